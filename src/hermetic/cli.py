@@ -1,0 +1,108 @@
+"""The `hermetic` command: parses arguments, calls the core, maps errors to exit codes."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import copier
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from hermetic import __version__
+from hermetic.errors import HermeticError
+from hermetic.scaffold import NewProjectRequest, new_project, parse_data_pairs
+from hermetic.steps import StepReporter
+from hermetic.template_source import checkout_root, resolve_template_source
+
+app = typer.Typer(
+    help="Scaffold ML repositories that are production systems from their first commit.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+def _console() -> Console:
+    return Console(stderr=True, soft_wrap=True, highlight=False)
+
+
+@contextmanager
+def _exit_codes(console: Console) -> Iterator[None]:
+    """The one place errors become messages and exit codes."""
+    try:
+        yield
+    except HermeticError as error:
+        console.print(f"[red]error:[/] {escape(error.problem)}")
+        console.print(f"[cyan]fix:[/] {escape(error.fix)}")
+        raise typer.Exit(error.exit_code) from error
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"hermetic {__version__} (copier {copier.__version__})")
+        raise typer.Exit
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_show_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """hermetic-ml: hash-locked, digest-pinned, reproducible ML projects."""
+
+
+@app.command()
+def new(
+    destination: Annotated[
+        Path, typer.Argument(help="Directory to create; must not exist or be empty.")
+    ],
+    template: Annotated[
+        str | None,
+        typer.Option(
+            help="Template path or git URL [default: $HERMETIC_TEMPLATE, else this checkout]."
+        ),
+    ] = None,
+    vcs_ref: Annotated[
+        str | None,
+        typer.Option(help="Template git ref (tag, branch, commit) [default: latest tag]."),
+    ] = None,
+    defaults: Annotated[
+        bool,
+        typer.Option("--defaults", help="Use default answers to questions not given by --data."),
+    ] = False,
+    data: Annotated[
+        list[str] | None,
+        typer.Option("--data", "-d", help="An answer, KEY=VALUE; repeatable."),
+    ] = None,
+    no_lock: Annotated[
+        bool,
+        typer.Option("--no-lock", help="Skip `uv lock` (e.g. offline); run it later."),
+    ] = False,
+) -> None:
+    """Generate a new project: render, lock dependencies with hashes, make the first commit."""
+    console = _console()
+    with _exit_codes(console):
+        request = NewProjectRequest(
+            destination=destination,
+            template=resolve_template_source(template, os.environ, checkout_root()),
+            vcs_ref=vcs_ref,
+            defaults=defaults,
+            data=parse_data_pairs(data or []),
+            lock=not no_lock,
+        )
+        project = new_project(request, StepReporter(console))
+    console.print(f"[green]Created[/] {escape(str(project))}")
+    next_steps: list[str] = [
+        f"cd {project}",
+        "uv sync --locked",
+        "uv run pre-commit install",
+    ]
+    if no_lock:
+        next_steps.insert(1, "uv lock && git add uv.lock && git commit -m 'Lock dependencies'")
+    console.print("Next: " + " && ".join(escape(step) for step in next_steps))

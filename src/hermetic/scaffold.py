@@ -1,0 +1,211 @@
+"""`hermetic new`: render the template with copier's public API, lock, commit — all or nothing."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from copier import run_copy
+from copier.errors import CopierError, InteractiveSessionError
+
+from hermetic.errors import (
+    CannotRunError,
+    DestinationNotEmptyError,
+    InvalidAnswerError,
+    LockFailedError,
+    TemplateError,
+)
+from hermetic.external import require_tool, run_tool, tail
+from hermetic.steps import StepReporter
+
+ANSWERS_FILE = ".copier-answers.yml"
+# uv's wording when it cannot reach the package index (DNS, refused, timed out, TLS).
+_NETWORK_FAILURE = re.compile(
+    r"error sending request|failed to fetch|dns error|connection refused|timed out|"
+    r"could not connect|network is unreachable|tcp connect error|offline",
+    re.IGNORECASE,
+)
+_REMOTE_SOURCE = re.compile(r"^(\w[\w+.-]*://|git@|gh:|gl:)")
+
+
+@dataclass(frozen=True)
+class NewProjectRequest:
+    destination: Path
+    template: str
+    vcs_ref: str | None = None
+    defaults: bool = False
+    data: dict[str, str] = field(default_factory=dict)
+    lock: bool = True
+
+
+def parse_data_pairs(pairs: Sequence[str]) -> dict[str, str]:
+    """`KEY=VALUE` arguments as a mapping; a malformed or repeated key is an error."""
+    data: dict[str, str] = {}
+    for pair in pairs:
+        key, separator, value = pair.partition("=")
+        key = key.strip()
+        if not separator or not key:
+            raise InvalidAnswerError(
+                f"--data {pair!r} is not of the form KEY=VALUE",
+                "write each answer as --data question=value, e.g. --data license=MIT",
+            )
+        if key in data:
+            raise InvalidAnswerError(
+                f"--data gives {key!r} more than once",
+                "give each question one --data value",
+            )
+        data[key] = value
+    return data
+
+
+def new_project(request: NewProjectRequest, reporter: StepReporter) -> Path:
+    """Generate a project at the destination; on any failure nothing is left behind."""
+    destination = request.destination.absolute()
+    _check_destination(destination)
+    _check_template_exists(request.template)
+    git = require_tool("git")
+    uv = require_tool("uv") if request.lock else None
+
+    with _staging_directory(destination) as staging:
+        with reporter.step(f"Render template {request.template}"):
+            answers = _render(request, staging, reporter)
+        if uv is not None:
+            with reporter.step("Lock dependencies with hashes (uv lock)"):
+                _lock(uv, staging)
+        with reporter.step("Create git repository with a first commit"):
+            _commit(git, staging, answers)
+        if destination.exists():
+            destination.rmdir()  # checked empty above; replaced by the finished project
+        staging.rename(destination)
+    return destination
+
+
+def _check_destination(destination: Path) -> None:
+    if destination.exists() and (not destination.is_dir() or any(destination.iterdir())):
+        raise DestinationNotEmptyError(
+            f"{destination} already exists and is not an empty directory",
+            "choose a new directory name; hermetic never writes over existing files "
+            "(to pull template changes into an existing project use `hermetic update`)",
+        )
+
+
+def _check_template_exists(template: str) -> None:
+    if _REMOTE_SOURCE.match(template):
+        return
+    if not (Path(template).expanduser() / "copier.yml").is_file():
+        raise TemplateError(
+            f"template {template!r} is not a directory holding a copier.yml",
+            "pass --template with the path or git URL of a hermetic-ml template checkout",
+        )
+
+
+@contextmanager
+def _staging_directory(destination: Path) -> Iterator[Path]:
+    """A sibling directory to build in; removed, with any parents it created, unless renamed."""
+    missing = [parent for parent in destination.parents if not parent.exists()]
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
+    try:
+        yield staging
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+        if missing and not destination.exists():
+            shutil.rmtree(missing[-1], ignore_errors=True)
+
+
+def _render(request: NewProjectRequest, staging: Path, reporter: StepReporter) -> dict[str, Any]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            worker = run_copy(
+                request.template,
+                staging,
+                data=dict(request.data),
+                vcs_ref=request.vcs_ref,
+                defaults=request.defaults,
+                unsafe=True,  # the hermetic template's tasks regenerate lock files
+                quiet=True,
+                cleanup_on_error=False,  # the staging directory is ours to clean
+            )
+        except InteractiveSessionError as error:
+            raise CannotRunError(
+                "questions cannot be asked: standard input is not a terminal",
+                "pass --defaults (and --data KEY=VALUE for answers that differ), "
+                "or run in a terminal",
+            ) from error
+        except ValueError as error:
+            raise InvalidAnswerError(
+                str(error),
+                "pass a valid answer with --data QUESTION=VALUE; docs/reference/questions.md "
+                "lists every question and its allowed values",
+            ) from error
+        except CopierError as error:
+            raise TemplateError(
+                f"copier could not render {request.template!r}: {error}",
+                "check the template source and --vcs-ref",
+            ) from error
+    for warning in caught:
+        reporter.console.print(f"[yellow]note:[/] {warning.message}", highlight=False)
+    unknown = sorted(set(request.data) - set(worker.template.questions_data))
+    if unknown:
+        raise InvalidAnswerError(
+            f"--data names no question of this template: {', '.join(unknown)}",
+            f"use one of: {', '.join(worker.template.questions_data)}",
+        )
+    answers = _read_answers(staging)
+    if "_commit" not in answers:
+        raise TemplateError(
+            f"template {request.template!r} is not a git repository, so the project could "
+            "never be updated from it",
+            "use a git checkout or git URL of the template (releases are git tags)",
+        )
+    return answers
+
+
+def _read_answers(project: Path) -> dict[str, Any]:
+    loaded = yaml.safe_load((project / ANSWERS_FILE).read_text(encoding="utf-8"))
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def _lock(uv: str, project: Path) -> None:
+    try:
+        run_tool([uv, "lock"], cwd=project)
+    except CannotRunError as error:
+        output = error.problem
+        if _NETWORK_FAILURE.search(output):
+            raise LockFailedError(
+                f"`uv lock` could not reach the package registry:\n{tail(output)}",
+                "check the network or proxy settings (UV_INDEX_URL, HTTPS_PROXY), or generate "
+                "without locking with --no-lock and run `uv lock` in the project later",
+            ) from error
+        raise LockFailedError(
+            f"`uv lock` could not resolve the project's dependencies:\n{tail(output)}",
+            "fix the dependency pins named above in the template, or pass --no-lock and "
+            "resolve them in the project with `uv lock`",
+        ) from error
+
+
+def _commit(git: str, project: Path, answers: dict[str, Any]) -> None:
+    run_tool([git, "init", "--quiet", "--initial-branch=main"], cwd=project)
+    run_tool([git, "add", "--all"], cwd=project)
+    identity: list[str] = []
+    configured = run_tool([git, "config", "--get", "user.email"], cwd=project, check=False)
+    if not configured.stdout.strip():
+        # No git identity on this machine: the first commit is authored by the project's author.
+        identity = [
+            "-c",
+            f"user.name={answers.get('author_name', 'hermetic')}",
+            "-c",
+            f"user.email={answers.get('author_email', 'hermetic@localhost')}",
+        ]
+    message = f"Generate from the hermetic-ml template ({answers['_commit']})"
+    run_tool([git, *identity, "commit", "--quiet", "--no-verify", "-m", message], cwd=project)
