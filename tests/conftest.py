@@ -1,0 +1,60 @@
+"""Shared fixtures: an isolated git/copier environment and a tagged copy of the template."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import REPO_ROOT, TEMPLATE_TAG, git
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """No user or system git config, copier settings or template variable leaks into a test.
+
+    uv's cache stays shared on purpose: one torch download serves every generated project.
+    """
+    home = tmp_path_factory.mktemp("home")
+    gitconfig = home / ".gitconfig"
+    gitconfig.write_text(
+        "[user]\n\tname = Hermetic Test\n\temail = test@hermetic-ml.invalid\n"
+        "[init]\n\tdefaultBranch = main\n[commit]\n\tgpgsign = false\n",
+        encoding="utf-8",
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
+        patch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+        patch.setenv("COPIER_SETTINGS_PATH", str(home / "copier-settings.yml"))
+        patch.setenv("DVC_NO_ANALYTICS", "1")
+        patch.setenv("PRE_COMMIT_HOME", str(home / "pre-commit"))
+        patch.delenv("HERMETIC_TEMPLATE", raising=False)
+        patch.delenv("VIRTUAL_ENV", raising=False)
+        yield
+
+
+def template_files() -> list[str]:
+    """The template's files in the working tree: tracked ones and new ones git does not ignore."""
+    listed = git("ls-files", "--cached", "--others", "--exclude-standard", cwd=REPO_ROOT)
+    return [
+        path
+        for path in listed.splitlines()
+        if (path == "copier.yml" or path.startswith("template/")) and (REPO_ROOT / path).exists()
+    ]
+
+
+@pytest.fixture(scope="session")
+def template_repo(tmp_path_factory: pytest.TempPathFactory, isolated_environment: None) -> Path:
+    """A git repository holding the working tree's template, committed and tagged v0.1.0."""
+    repo = tmp_path_factory.mktemp("template-repo")
+    for relative in template_files():
+        target = repo / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO_ROOT / relative, target)
+    git("init", "--quiet", cwd=repo)
+    git("add", "--all", cwd=repo)
+    git("commit", "--quiet", "-m", "template", cwd=repo)
+    git("tag", TEMPLATE_TAG, cwd=repo)
+    return repo

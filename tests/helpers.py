@@ -1,0 +1,32 @@
+"""Helpers shared by the tests: git, the repository root, subprocess environments."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE_TAG = "v0.1.0"
+
+
+def git(*args: str, cwd: Path) -> str:
+    """Run git in a directory and return its standard output."""
+    completed = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True)
+    return completed.stdout
+
+
+def child_environment(**overrides: str) -> dict[str, str]:
+    """The environment for a subprocess: the test's, without this tool's virtualenv."""
+    environment = {key: value for key, value in os.environ.items() if key != "VIRTUAL_ENV"}
+    environment.update(overrides)
+    return environment
+
+
+def tree_files(root: Path) -> set[str]:
+    """Every file under a directory, relative and POSIX-style, outside .git."""
+    return {
+        path.relative_to(root).as_posix()
+        for path in root.rglob("*")
+        if path.is_file() and ".git" not in path.relative_to(root).parts
+    }

@@ -1,0 +1,162 @@
+"""A generated project passes its own checks untouched, straight after `hermetic new`."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from hermetic.cli import app
+from tests.helpers import child_environment, git
+
+pytestmark = pytest.mark.slow
+
+VARIANTS: dict[str, list[str]] = {
+    "defaults": [],
+    "minimal": [
+        "project_name=Churn.Model_v2",
+        'description=Say "hi" \\ to O\'Brien — ünïcode, a line well past the 100-character limit',
+        "author_name=Seán O'Brien",
+        "license=Proprietary",
+        "ci=none",
+        "with_serving=false",
+        "with_k8s=false",
+        "cuda_version=12.6",
+        "dvc_remote=s3",
+        "dvc_remote_url=s3://models/churn",
+    ],
+}
+
+
+def run_in(project: Path, *command: str) -> subprocess.CompletedProcess[str]:
+    """Run a command inside the project; the assertion message carries its output."""
+    completed = subprocess.run(
+        list(command),
+        cwd=project,
+        env=child_environment(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 0, (
+        f"`{' '.join(command)}` exited {completed.returncode}\n{completed.stdout}\n"
+        f"{completed.stderr}"
+    )
+    return completed
+
+
+@pytest.fixture(scope="session", params=sorted(VARIANTS))
+def project(
+    request: pytest.FixtureRequest, template_repo: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """One generated, locked and synced project per answer variant, shared by the session."""
+    destination = tmp_path_factory.mktemp(f"generated-{request.param}") / "project"
+    data = [argument for pair in VARIANTS[request.param] for argument in ("--data", pair)]
+    result = CliRunner().invoke(
+        app, ["new", str(destination), "--template", str(template_repo), "--defaults", *data]
+    )
+    assert result.exit_code == 0, result.output
+    run_in(destination, "uv", "sync", "--locked")
+    return destination
+
+
+def test_the_tree_is_committed_and_clean(project: Path) -> None:
+    assert git("status", "--porcelain", "--untracked-files=all", cwd=project) == ""
+    tracked = git("ls-files", cwd=project).split()
+    assert "uv.lock" in tracked
+    assert ".venv" not in {path.split("/")[0] for path in tracked}
+
+
+def test_formatting_makes_no_diff(project: Path) -> None:
+    run_in(project, "uv", "run", "--frozen", "ruff", "format", "--check", "--diff")
+
+
+def test_lint_is_clean(project: Path) -> None:
+    run_in(project, "uv", "run", "--frozen", "ruff", "check")
+
+
+def test_types_are_strict_clean(project: Path) -> None:
+    completed = run_in(project, "uv", "run", "--frozen", "mypy")
+    assert "Success: no issues found" in completed.stdout
+
+
+def test_the_projects_own_tests_pass(project: Path) -> None:
+    completed = run_in(project, "uv", "run", "--frozen", "pytest", "-q", "-p", "no:cacheprovider")
+    assert " passed" in completed.stdout
+    assert "failed" not in completed.stdout
+
+
+def test_pre_commit_passes_on_all_files_and_changes_nothing(project: Path) -> None:
+    completed = run_in(project, "uv", "run", "--frozen", "pre-commit", "run", "--all-files")
+    for hook in ("ruff format", "ruff check", "mypy (strict)", "uv.lock matches pyproject.toml"):
+        assert any(
+            line.startswith(hook) and line.endswith("Passed")
+            for line in completed.stdout.splitlines()
+        ), f"{hook} did not pass:\n{completed.stdout}"
+    assert git("status", "--porcelain", cwd=project) == ""
+
+
+def test_pre_commit_rejects_a_notebook(project: Path, tmp_path: Path) -> None:
+    clone = tmp_path / "clone"
+    git("clone", "--quiet", str(project), str(clone), cwd=tmp_path)
+    (clone / "explore.ipynb").write_text('{"cells": []}', encoding="utf-8")
+    git("add", "--force", "explore.ipynb", cwd=clone)
+    completed = subprocess.run(
+        [str(project / ".venv" / "bin" / "pre-commit"), "run", "no-notebooks"],
+        cwd=clone,
+        env=child_environment(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 1, completed.stdout
+    assert "Notebooks are not allowed" in completed.stdout
+
+
+def test_the_lock_is_current(project: Path) -> None:
+    run_in(project, "uv", "lock", "--check")
+
+
+def _lock(project: Path) -> dict[str, Any]:
+    return tomllib.loads((project / "uv.lock").read_text(encoding="utf-8"))
+
+
+def test_every_locked_file_carries_a_sha256_hash(project: Path) -> None:
+    packages = _lock(project)["package"]
+    registry_packages = [package for package in packages if "registry" in package["source"]]
+    assert len(registry_packages) > 50, "the ML stack is locked"
+    for package in registry_packages:
+        files = [*package.get("wheels", []), *([package["sdist"]] if "sdist" in package else [])]
+        assert files, f"{package['name']} has no files"
+        for entry in files:
+            assert entry["hash"].startswith("sha256:"), (package["name"], entry)
+            assert len(entry["hash"]) == len("sha256:") + 64
+    local = [package for package in packages if "registry" not in package["source"]]
+    assert [package["source"] for package in local] == [{"editable": "."}]
+
+
+def test_the_lock_resolves_torch_as_pinned_and_as_of_the_lock_date(project: Path) -> None:
+    lock = _lock(project)
+    versions = {package["name"]: package["version"] for package in lock["package"]}
+    assert versions["torch"] == "2.10.0"
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    assert lock["options"]["exclude-newer"].startswith(
+        pyproject["tool"]["uv"]["exclude-newer"][:10]
+    )
+
+
+def test_copier_update_on_an_unchanged_template_changes_nothing(
+    project: Path, tmp_path: Path
+) -> None:
+    clone = tmp_path / "clone"
+    git("clone", "--quiet", str(project), str(clone), cwd=tmp_path)
+    copier = shutil.which("copier", path=str(Path(sys.executable).parent))
+    assert copier is not None
+    run_in(clone, copier, "update", "--defaults", "--trust", "--quiet")
+    assert git("status", "--porcelain", "--untracked-files=all", cwd=clone) == ""

@@ -1,0 +1,240 @@
+"""`hermetic new` and `hermetic --version`, run in-process with typer's runner."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+from pathlib import Path
+
+import copier
+import pytest
+import yaml
+from typer.testing import CliRunner, Result
+
+from hermetic import __version__
+from hermetic.cli import app
+from tests.helpers import TEMPLATE_TAG, git
+
+runner = CliRunner()
+
+
+def invoke(*args: str) -> Result:
+    return runner.invoke(app, list(args))
+
+
+def new(template: Path, destination: Path, *extra: str) -> Result:
+    return invoke("new", str(destination), "--template", str(template), "--defaults", *extra)
+
+
+def assert_nothing_left(parent: Path, before: set[str]) -> None:
+    """A failed generation leaves the parent directory as it found it."""
+    assert {entry.name for entry in parent.iterdir()} == before
+
+
+def test_version_names_the_tool_and_copier() -> None:
+    result = invoke("--version")
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"hermetic {__version__} (copier {copier.__version__})"
+
+
+def test_new_renders_commits_and_reports_each_step(template_repo: Path, tmp_path: Path) -> None:
+    destination = tmp_path / "churn"
+    result = new(template_repo, destination, "--no-lock", "--data", "project_name=churn")
+
+    assert result.exit_code == 0, result.output
+    assert re.search(r"✓ Render template .* \(\d+\.\d s\)", result.output)
+    assert re.search(r"✓ Create git repository with a first commit \(\d+\.\d s\)", result.output)
+    assert not [step for step in re.findall(r"✓ (.*)", result.output) if "uv lock" in step]
+    answers = yaml.safe_load((destination / ".copier-answers.yml").read_text(encoding="utf-8"))
+    assert answers["_src_path"] == str(template_repo)
+    assert answers["_commit"] == TEMPLATE_TAG
+    assert answers["package_name"] == "churn"
+    assert git("status", "--porcelain", cwd=destination) == ""
+    assert len(git("log", "--format=%H", cwd=destination).split()) == 1
+    assert git("log", "--format=%an <%ae>", cwd=destination).strip() == (
+        "Hermetic Test <test@hermetic-ml.invalid>"
+    )
+    assert not (destination / "uv.lock").exists()
+
+
+def test_new_fills_an_existing_empty_directory(template_repo: Path, tmp_path: Path) -> None:
+    destination = tmp_path / "empty"
+    destination.mkdir()
+    result = new(template_repo, destination, "--no-lock")
+    assert result.exit_code == 0, result.output
+    assert (destination / "pyproject.toml").is_file()
+
+
+def test_new_creates_missing_parent_directories(template_repo: Path, tmp_path: Path) -> None:
+    destination = tmp_path / "teams" / "growth" / "churn"
+    result = new(template_repo, destination, "--no-lock")
+    assert result.exit_code == 0, result.output
+    assert (destination / ".git").is_dir()
+
+
+def test_first_commit_falls_back_to_the_author_answers_without_a_git_identity(
+    template_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    empty_config = tmp_path / "gitconfig"
+    empty_config.write_text("", encoding="utf-8")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(empty_config))
+    destination = tmp_path / "p"
+    result = new(
+        template_repo,
+        destination,
+        "--no-lock",
+        "-d",
+        "author_name=Ada Lovelace",
+        "-d",
+        "author_email=ada@example.org",
+    )
+    assert result.exit_code == 0, result.output
+    assert git("log", "--format=%an <%ae>", cwd=destination).strip() == (
+        "Ada Lovelace <ada@example.org>"
+    )
+
+
+def test_template_comes_from_the_environment_variable(
+    template_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HERMETIC_TEMPLATE", str(template_repo))
+    destination = tmp_path / "from-env"
+    result = invoke("new", str(destination), "--defaults", "--no-lock")
+    assert result.exit_code == 0, result.output
+    answers = yaml.safe_load((destination / ".copier-answers.yml").read_text(encoding="utf-8"))
+    assert answers["_src_path"] == str(template_repo)
+
+
+def test_vcs_ref_selects_the_template_version(template_repo: Path, tmp_path: Path) -> None:
+    destination = tmp_path / "pinned"
+    result = new(template_repo, destination, "--no-lock", "--vcs-ref", "HEAD")
+    assert result.exit_code == 0, result.output
+    answers = yaml.safe_load((destination / ".copier-answers.yml").read_text(encoding="utf-8"))
+    assert answers["_commit"] == TEMPLATE_TAG  # HEAD is the tagged commit; copier describes it
+
+
+BAD_ANSWERS = [
+    (["-d", "package_name=my-pkg"], "package_name", "lower-case Python identifier"),
+    (["-d", "package_name=class"], "package_name", "Python keyword"),
+    (["-d", "author_email=ada.example.org"], "author_email", "not an e-mail address"),
+    (["-d", "license=GPL-3.0"], "license", "'GPL-3.0' is not in"),
+    (["-d", "project_name=-bad-"], "project_name", "letter or digit"),
+    (["-d", "exclude_newer=yesterday"], "exclude_newer", "YYYY-MM-DD"),
+    (["-d", "dvc_remote=s3", "-d", "dvc_remote_url=/data"], "dvc_remote_url", "s3://"),
+    (["-d", "licence=MIT"], "licence", "use one of: project_name"),
+    (["-d", "license"], "'license'", "KEY=VALUE"),
+    (["-d", "license=MIT", "-d", "license=MIT"], "'license'", "more than once"),
+]
+
+
+@pytest.mark.parametrize(("arguments", "names", "explains"), BAD_ANSWERS)
+def test_bad_answers_exit_2_naming_the_question_and_leave_nothing(
+    template_repo: Path, tmp_path: Path, arguments: list[str], names: str, explains: str
+) -> None:
+    before = {entry.name for entry in tmp_path.iterdir()}
+    result = new(template_repo, tmp_path / "project", "--no-lock", *arguments)
+    assert result.exit_code == 2, result.output
+    assert names in result.stderr
+    assert explains in result.stderr
+    assert "fix:" in result.stderr
+    assert_nothing_left(tmp_path, before)
+
+
+def test_a_non_empty_destination_is_refused_and_left_untouched(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    destination = tmp_path / "existing"
+    destination.mkdir()
+    precious = destination / "notes.txt"
+    precious.write_text("do not lose me", encoding="utf-8")
+    result = new(template_repo, destination, "--no-lock")
+    assert result.exit_code == 2
+    assert "already exists and is not an empty directory" in result.stderr
+    assert "hermetic update" in result.stderr
+    assert [entry.name for entry in destination.iterdir()] == ["notes.txt"]
+    assert precious.read_text(encoding="utf-8") == "do not lose me"
+
+
+def test_questions_cannot_be_asked_without_a_terminal(template_repo: Path, tmp_path: Path) -> None:
+    result = invoke("new", str(tmp_path / "p"), "--template", str(template_repo), "--no-lock")
+    assert result.exit_code == 2
+    assert "--defaults" in result.stderr
+    assert not (tmp_path / "p").exists()
+
+
+def test_a_template_that_is_not_a_git_repository_is_refused(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    plain = tmp_path / "plain-template"
+    shutil.copytree(template_repo, plain, ignore=shutil.ignore_patterns(".git"))
+    result = new(plain, tmp_path / "p", "--no-lock")
+    assert result.exit_code == 2
+    assert "not a git repository" in result.stderr
+    assert not (tmp_path / "p").exists()
+
+
+def test_a_missing_template_is_refused(tmp_path: Path) -> None:
+    result = new(tmp_path / "nowhere", tmp_path / "p", "--no-lock")
+    assert result.exit_code == 2
+    assert "not a directory holding a copier.yml" in result.stderr
+
+
+def _path_with_only(tmp_path: Path, *tools: str) -> str:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in tools:
+        found = shutil.which(tool)
+        assert found is not None, f"{tool} must be installed for this test"
+        (bin_dir / tool).symlink_to(found)
+    return str(bin_dir)
+
+
+@pytest.mark.parametrize(("present", "missing"), [("git", "uv"), ("uv", "git")])
+def test_a_missing_tool_is_named_before_anything_is_written(
+    template_repo: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    present: str,
+    missing: str,
+) -> None:
+    monkeypatch.setenv("PATH", _path_with_only(tmp_path, present))
+    before = {entry.name for entry in tmp_path.iterdir()}
+    result = new(template_repo, tmp_path / "p")
+    assert result.exit_code == 2
+    assert f"`{missing}` was not found on PATH" in result.stderr
+    assert_nothing_left(tmp_path, before)
+
+
+def test_uv_is_not_needed_without_locking(
+    template_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", _path_with_only(tmp_path, "git"))
+    result = new(template_repo, tmp_path / "p", "--no-lock")
+    assert result.exit_code == 0, result.output
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port  # nothing listens here once the probe socket is closed
+
+
+def test_an_unreachable_registry_fails_the_lock_and_points_at_no_lock(
+    template_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("UV_DEFAULT_INDEX", f"http://127.0.0.1:{_closed_port()}/simple")
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "empty-uv-cache"))
+    monkeypatch.setenv("UV_HTTP_RETRIES", "0")
+    (tmp_path / "empty-uv-cache").mkdir()
+    before = {entry.name for entry in tmp_path.iterdir()}
+    destination = tmp_path / "deep" / "er" / "project"
+
+    result = new(template_repo, destination)
+
+    assert result.exit_code == 2, result.output
+    assert "could not reach the package registry" in result.stderr
+    assert "--no-lock" in result.stderr
+    assert re.search(r"✗ Lock dependencies", result.output)
+    assert_nothing_left(tmp_path, before)

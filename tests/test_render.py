@@ -1,0 +1,220 @@
+"""Render tests: the exact file set per answer combination, no Jinja left, portable names."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import pytest
+import yaml
+from copier import run_copy
+
+from tests.helpers import tree_files
+
+PACKAGE = "lead_conversion"
+BASE_FILES = {
+    ".copier-answers.yml",
+    ".gitignore",
+    ".pre-commit-config.yaml",
+    ".python-version",
+    "LICENSE",
+    "README.md",
+    "pyproject.toml",
+    "tests/test_cli.py",
+    "tests/test_json_logging.py",
+    "src/{package}/__init__.py",
+    "src/{package}/__main__.py",
+    "src/{package}/cli.py",
+    "src/{package}/json_logging.py",
+    "src/{package}/py.typed",
+    "src/{package}/runtime.py",
+}
+WORKFLOW = ".github/workflows/ci.yml"
+
+# Pruned matrix: every value of every question at least once, the file-changing ones paired.
+MATRIX: list[dict[str, Any]] = [
+    {},
+    {"ci": "none", "license": "Apache-2.0", "with_serving": False, "dvc_remote": "s3"},
+    {"ci": "github", "license": "Proprietary", "with_k8s": False, "dvc_remote": "gcs"},
+    {"ci": "none", "license": "MIT", "cuda_version": "12.6", "dvc_remote": "azure"},
+    {
+        "project_name": "Churn.Model_v2",
+        "description": (
+            'Say "hi" \\ to O\'Brien — ünïcode, a line well past the hundred-character limit'
+        ),
+        "author_name": "Seán O'Brien",
+        "with_serving": False,
+        "with_k8s": False,
+    },
+]
+
+
+def expected_files(answers: dict[str, Any], package: str) -> set[str]:
+    files = {path.format(package=package) for path in BASE_FILES}
+    if answers.get("ci", "github") == "github":
+        files.add(WORKFLOW)
+    return files
+
+
+def _render(template: Path, destination: Path, answers: dict[str, Any]) -> None:
+    run_copy(str(template), destination, data=answers, defaults=True, unsafe=True, quiet=True)
+
+
+@pytest.fixture(scope="module", params=range(len(MATRIX)), ids=lambda i: f"combo{i}")
+def rendered(
+    request: pytest.FixtureRequest, template_repo: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[dict[str, Any], Path]:
+    answers = MATRIX[request.param]
+    destination = tmp_path_factory.mktemp("render") / "project"
+    _render(template_repo, destination, answers)
+    return answers, destination
+
+
+def _answers_file(project: Path) -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(
+        (project / ".copier-answers.yml").read_text(encoding="utf-8")
+    )
+    return loaded
+
+
+def test_exact_file_set(rendered: tuple[dict[str, Any], Path]) -> None:
+    answers, project = rendered
+    package = _answers_file(project)["package_name"]
+    assert tree_files(project) == expected_files(answers, package)
+
+
+def test_answers_are_recorded_for_updates(rendered: tuple[dict[str, Any], Path]) -> None:
+    answers, project = rendered
+    recorded = _answers_file(project)
+    for question, value in answers.items():
+        assert recorded[question] == value
+    assert recorded["_commit"] == "v0.1.0"
+
+
+def test_no_jinja_survives_rendering(rendered: tuple[dict[str, Any], Path]) -> None:
+    _, project = rendered
+    for relative in tree_files(project):
+        assert not re.search(r"[{}%]", relative), relative
+        text = (project / relative).read_text(encoding="utf-8")
+        for marker in ("{{", "}}", "{%", "%}", "{#", "#}"):
+            assert marker not in text, f"{marker!r} left in {relative}"
+
+
+def test_answers_that_look_like_jinja_are_taken_literally(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    literal = "{{ 7 * 7 }} and {% raw %} stay as typed"
+    _render(template_repo, tmp_path / "p", {"description": literal})
+    pyproject = tomllib.loads((tmp_path / "p" / "pyproject.toml").read_text(encoding="utf-8"))
+    assert pyproject["project"]["description"] == literal
+    assert _answers_file(tmp_path / "p")["description"] == literal
+
+
+_WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com[1-9]|lpt[1-9])(\..*)?$", re.IGNORECASE)
+_WINDOWS_FORBIDDEN = re.compile(r'[<>:"|?*\\\x00-\x1f]')
+
+
+def assert_windows_safe(relative: str) -> None:
+    for part in PurePosixPath(relative).parts:
+        assert not _WINDOWS_FORBIDDEN.search(part), f"{relative}: forbidden character"
+        assert not _WINDOWS_RESERVED.match(part), f"{relative}: reserved name"
+        assert not part.endswith((".", " ")), f"{relative}: trailing dot or space"
+    assert len(relative) < 200, f"{relative}: too long for Windows paths"
+
+
+def test_rendered_names_are_windows_safe(rendered: tuple[dict[str, Any], Path]) -> None:
+    _, project = rendered
+    names = tree_files(project)
+    for relative in names:
+        assert_windows_safe(relative)
+    lowered = [name.lower() for name in names]
+    assert len(lowered) == len(set(lowered)), "names that differ only in case"
+
+
+def test_template_source_names_are_windows_safe(template_repo: Path) -> None:
+    for relative in tree_files(template_repo):
+        assert_windows_safe(relative)
+
+
+def test_pyproject_carries_the_answers_exactly(rendered: tuple[dict[str, Any], Path]) -> None:
+    _, project = rendered
+    recorded = _answers_file(project)
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    assert pyproject["project"]["name"] == recorded["project_name"]
+    assert pyproject["project"]["description"] == recorded["description"]
+    assert pyproject["project"]["authors"] == [
+        {"name": recorded["author_name"], "email": recorded["author_email"]}
+    ]
+    assert pyproject["project"]["requires-python"] == f"=={recorded['python_version']}.*"
+    assert pyproject["tool"]["uv"]["exclude-newer"] == f"{recorded['exclude_newer']}T00:00:00Z"
+    assert pyproject["project"]["scripts"] == {
+        recorded["package_name"]: f"{recorded['package_name']}.cli:app"
+    }
+    assert (project / ".python-version").read_text(encoding="utf-8").strip() == "3.11"
+
+
+def test_every_dependency_is_pinned_exactly(rendered: tuple[dict[str, Any], Path]) -> None:
+    answers, project = rendered
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    requirements = [
+        *pyproject["project"]["dependencies"],
+        *pyproject["dependency-groups"]["dev"],
+        *pyproject["build-system"]["requires"],
+    ]
+    for requirement in requirements:
+        assert re.fullmatch(r"[A-Za-z0-9_.\-]+(\[[a-z,]+\])?==[0-9][0-9A-Za-z.]*", requirement), (
+            requirement
+        )
+    names = {re.split(r"[\[=]", requirement)[0] for requirement in requirements}
+    serving = {"fastapi", "uvicorn", "prometheus-client"}
+    assert serving <= names if answers.get("with_serving", True) else not serving & names
+    assert {"torch", "numpy", "pandas", "pyarrow", "pandera", "safetensors", "dvc"} <= names
+
+
+def test_license_follows_the_answer(rendered: tuple[dict[str, Any], Path]) -> None:
+    _, project = rendered
+    recorded = _answers_file(project)
+    text = (project / "LICENSE").read_text(encoding="utf-8")
+    declared = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    headline = {
+        "MIT": "MIT License",
+        "Apache-2.0": "Apache License",
+        "Proprietary": "All rights reserved.",
+    }[recorded["license"]]
+    assert headline in text
+    assert sum(word in text for word in ("MIT License", "Apache License", "rights reserved")) == 1
+    spdx = "LicenseRef-Proprietary" if recorded["license"] == "Proprietary" else recorded["license"]
+    assert declared["project"]["license"] == spdx
+    if recorded["license"] != "Apache-2.0":
+        assert f"{recorded['exclude_newer'][:4]} {recorded['author_name']}" in text
+
+
+def test_pre_commit_hooks_are_local_only(rendered: tuple[dict[str, Any], Path]) -> None:
+    _, project = rendered
+    config = yaml.safe_load((project / ".pre-commit-config.yaml").read_text(encoding="utf-8"))
+    assert [repo["repo"] for repo in config["repos"]] == ["local"]
+    hooks = {hook["id"]: hook for hook in config["repos"][0]["hooks"]}
+    assert {"ruff-format", "ruff-check", "mypy", "uv-lock-check", "no-notebooks"} <= set(hooks)
+    assert hooks["no-notebooks"]["language"] == "fail"
+    assert re.search(hooks["no-notebooks"]["files"], "analysis/explore.ipynb")
+    assert hooks["uv-lock-check"]["entry"] == "uv lock --check"
+
+
+def test_workflow_actions_are_pinned_by_commit_sha(rendered: tuple[dict[str, Any], Path]) -> None:
+    answers, project = rendered
+    workflow_path = project / WORKFLOW
+    if answers.get("ci", "github") != "github":
+        assert not workflow_path.exists()
+        return
+    workflow = yaml.safe_load(workflow_path.read_text(encoding="utf-8"))
+    assert workflow["permissions"] == {"contents": "read"}
+    steps = [step for job in workflow["jobs"].values() for step in job["steps"]]
+    uses = [step["uses"] for step in steps if "uses" in step]
+    assert uses, "the workflow checks out the repository"
+    for action in uses:
+        assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", action), action
+    commands = " ".join(step.get("run", "") for step in steps)
+    assert "uv sync --locked" in commands
+    assert re.search(r"uv==\d+\.\d+\.\d+", commands)
