@@ -121,6 +121,8 @@ BAD_ANSWERS = [
     (["-d", "license=GPL-3.0"], "license", "'GPL-3.0' is not in"),
     (["-d", "project_name=-bad-"], "project_name", "letter or digit"),
     (["-d", "exclude_newer=yesterday"], "exclude_newer", "YYYY-MM-DD"),
+    (["-d", "exclude_newer=2026-02-30"], "exclude_newer", "day is out of range for month"),
+    (["-d", "with_serving=flase"], "with_serving", "--data with_serving=true"),
     (["-d", "dvc_remote=s3", "-d", "dvc_remote_url=/data"], "dvc_remote_url", "s3://"),
     (["-d", "licence=MIT"], "licence", "use one of: project_name"),
     (["-d", "license"], "'license'", "KEY=VALUE"),
@@ -151,7 +153,7 @@ def test_a_non_empty_destination_is_refused_and_left_untouched(
     result = new(template_repo, destination, "--no-lock")
     assert result.exit_code == 2
     assert "already exists and is not an empty directory" in result.stderr
-    assert "hermetic update" in result.stderr
+    assert "copier update" in result.stderr
     assert [entry.name for entry in destination.iterdir()] == ["notes.txt"]
     assert precious.read_text(encoding="utf-8") == "do not lose me"
 
@@ -172,6 +174,24 @@ def test_a_template_that_is_not_a_git_repository_is_refused(
     assert result.exit_code == 2
     assert "not a git repository" in result.stderr
     assert not (tmp_path / "p").exists()
+
+
+def test_an_unknown_vcs_ref_is_a_template_problem_not_an_answer_problem(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    result = new(template_repo, tmp_path / "p", "--no-lock", "--vcs-ref", "v9.9.9")
+    assert result.exit_code == 2
+    assert "v9.9.9" in result.stderr
+    assert "--vcs-ref" in result.stderr
+    assert "--data" not in result.stderr
+    assert not (tmp_path / "p").exists()
+
+
+def test_help_shows_where_the_defaults_come_from() -> None:
+    result = runner.invoke(app, ["new", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "$HERMETIC_TEMPLATE, else this checkout" in result.output
+    assert "latest tag, else HEAD" in result.output
 
 
 def test_a_missing_template_is_refused(tmp_path: Path) -> None:

@@ -65,12 +65,14 @@ def new(
     template: Annotated[
         str | None,
         typer.Option(
-            help="Template path or git URL [default: $HERMETIC_TEMPLATE, else this checkout]."
+            help="Template path or git URL.", show_default="$HERMETIC_TEMPLATE, else this checkout"
         ),
     ] = None,
     vcs_ref: Annotated[
         str | None,
-        typer.Option(help="Template git ref (tag, branch, commit) [default: latest tag]."),
+        typer.Option(
+            help="Template git ref: tag, branch or commit.", show_default="latest tag, else HEAD"
+        ),
     ] = None,
     defaults: Annotated[
         bool,

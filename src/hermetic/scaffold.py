@@ -33,6 +33,9 @@ _NETWORK_FAILURE = re.compile(
     r"could not connect|network is unreachable|tcp connect error|offline",
     re.IGNORECASE,
 )
+# copier's wording for an answer that fails its question's type, choices or validator.
+_ANSWER_PROBLEM = re.compile(r"question|invalid choice", re.IGNORECASE)
+_BOOLEAN_WORDS = frozenset({"true", "false", "yes", "no", "on", "off", "1", "0", "y", "n"})
 _REMOTE_SOURCE = re.compile(r"^(\w[\w+.-]*://|git@|gh:|gl:)")
 
 
@@ -93,7 +96,7 @@ def _check_destination(destination: Path) -> None:
         raise DestinationNotEmptyError(
             f"{destination} already exists and is not an empty directory",
             "choose a new directory name; hermetic never writes over existing files "
-            "(to pull template changes into an existing project use `hermetic update`)",
+            "(to pull template changes into an existing project use `copier update --trust`)",
         )
 
 
@@ -132,7 +135,7 @@ def _render(request: NewProjectRequest, staging: Path, reporter: StepReporter) -
                 data=dict(request.data),
                 vcs_ref=request.vcs_ref,
                 defaults=request.defaults,
-                unsafe=True,  # the hermetic template's tasks regenerate lock files
+                unsafe=True,  # the template is trusted: hermetic templates may run tasks
                 quiet=True,
                 cleanup_on_error=False,  # the staging directory is ours to clean
             )
@@ -143,6 +146,11 @@ def _render(request: NewProjectRequest, staging: Path, reporter: StepReporter) -
                 "or run in a terminal",
             ) from error
         except ValueError as error:
+            if not _ANSWER_PROBLEM.search(str(error)):
+                raise TemplateError(
+                    f"copier could not render {request.template!r}: {error}",
+                    "check the template source and --vcs-ref (a tag, branch or commit of it)",
+                ) from error
             raise InvalidAnswerError(
                 str(error),
                 "pass a valid answer with --data QUESTION=VALUE; docs/reference/questions.md "
@@ -155,12 +163,7 @@ def _render(request: NewProjectRequest, staging: Path, reporter: StepReporter) -
             ) from error
     for warning in caught:
         reporter.console.print(f"[yellow]note:[/] {warning.message}", highlight=False)
-    unknown = sorted(set(request.data) - set(worker.template.questions_data))
-    if unknown:
-        raise InvalidAnswerError(
-            f"--data names no question of this template: {', '.join(unknown)}",
-            f"use one of: {', '.join(worker.template.questions_data)}",
-        )
+    _check_data_against_questions(request.data, worker.template.questions_data)
     answers = _read_answers(staging)
     if "_commit" not in answers:
         raise TemplateError(
@@ -169,6 +172,22 @@ def _render(request: NewProjectRequest, staging: Path, reporter: StepReporter) -
             "use a git checkout or git URL of the template (releases are git tags)",
         )
     return answers
+
+
+def _check_data_against_questions(data: dict[str, str], questions: dict[str, Any]) -> None:
+    """Refuse what copier would accept silently: unknown keys, and booleans it would guess."""
+    unknown = sorted(set(data) - set(questions))
+    if unknown:
+        raise InvalidAnswerError(
+            f"--data names no question of this template: {', '.join(unknown)}",
+            f"use one of: {', '.join(questions)}",
+        )
+    for key, value in data.items():
+        if questions[key].get("type") == "bool" and value.strip().lower() not in _BOOLEAN_WORDS:
+            raise InvalidAnswerError(
+                f"--data {key}={value!r} is not a yes/no answer for question '{key}'",
+                f"pass --data {key}=true or --data {key}=false",
+            )
 
 
 def _read_answers(project: Path) -> dict[str, Any]:

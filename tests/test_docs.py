@@ -1,0 +1,51 @@
+"""The documentation site builds strictly and documents every template question."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+QUESTIONS_PAGE = REPO_ROOT / "docs" / "reference" / "questions.md"
+# A question's section: a level-2 heading that is exactly the question name in backticks.
+_QUESTION_HEADING = re.compile(r"^## `([^`]+)`[ \t]*$", re.MULTILINE)
+
+
+def _template_questions() -> set[str]:
+    loaded = yaml.safe_load((REPO_ROOT / "copier.yml").read_text(encoding="utf-8"))
+    assert isinstance(loaded, dict)
+    return {str(key) for key in loaded if not str(key).startswith("_")}
+
+
+def _documented_questions() -> list[str]:
+    return _QUESTION_HEADING.findall(QUESTIONS_PAGE.read_text(encoding="utf-8"))
+
+
+def test_site_builds_strictly(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    completed = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert (site / "index.html").is_file()
+
+
+def test_every_question_has_a_section() -> None:
+    missing = _template_questions() - set(_documented_questions())
+    assert not missing, f"copier.yml questions without a '## `name`' heading: {sorted(missing)}"
+
+
+def test_every_question_section_names_a_question() -> None:
+    documented = _documented_questions()
+    unknown = set(documented) - _template_questions()
+    assert not unknown, f"headings that name no copier.yml question: {sorted(unknown)}"
+    duplicated = sorted({name for name in documented if documented.count(name) > 1})
+    assert not duplicated, f"questions documented more than once: {duplicated}"
