@@ -32,6 +32,15 @@ def assert_nothing_left(parent: Path, before: set[str]) -> None:
     assert {entry.name for entry in parent.iterdir()} == before
 
 
+def assert_refused(result: Result, destination: Path, *phrases: str) -> None:
+    """Exit 2, a message with the problem and its fix, and no project written."""
+    assert result.exit_code == 2, result.output
+    for phrase in phrases:
+        assert phrase in result.stderr
+    assert "fix:" in result.stderr
+    assert not destination.exists()
+
+
 def test_version_names_the_tool_and_copier() -> None:
     result = invoke("--version")
     assert result.exit_code == 0
@@ -106,6 +115,17 @@ def test_template_comes_from_the_environment_variable(
     assert answers["_src_path"] == str(template_repo)
 
 
+def test_a_relative_template_path_is_recorded_absolute(
+    template_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(template_repo.parent)
+    destination = tmp_path / "relative"
+    result = new(Path(template_repo.name), destination, "--no-lock")
+    assert result.exit_code == 0, result.output
+    answers = yaml.safe_load((destination / ".copier-answers.yml").read_text(encoding="utf-8"))
+    assert answers["_src_path"] == str(template_repo)
+
+
 def test_vcs_ref_selects_the_template_version(template_repo: Path, tmp_path: Path) -> None:
     destination = tmp_path / "pinned"
     result = new(template_repo, destination, "--no-lock", "--vcs-ref", "HEAD")
@@ -160,9 +180,7 @@ def test_a_non_empty_destination_is_refused_and_left_untouched(
 
 def test_questions_cannot_be_asked_without_a_terminal(template_repo: Path, tmp_path: Path) -> None:
     result = invoke("new", str(tmp_path / "p"), "--template", str(template_repo), "--no-lock")
-    assert result.exit_code == 2
-    assert "--defaults" in result.stderr
-    assert not (tmp_path / "p").exists()
+    assert_refused(result, tmp_path / "p", "--defaults")
 
 
 def test_a_template_that_is_not_a_git_repository_is_refused(
@@ -171,20 +189,15 @@ def test_a_template_that_is_not_a_git_repository_is_refused(
     plain = tmp_path / "plain-template"
     shutil.copytree(template_repo, plain, ignore=shutil.ignore_patterns(".git"))
     result = new(plain, tmp_path / "p", "--no-lock")
-    assert result.exit_code == 2
-    assert "not a git repository" in result.stderr
-    assert not (tmp_path / "p").exists()
+    assert_refused(result, tmp_path / "p", "not a git repository")
 
 
 def test_an_unknown_vcs_ref_is_a_template_problem_not_an_answer_problem(
     template_repo: Path, tmp_path: Path
 ) -> None:
     result = new(template_repo, tmp_path / "p", "--no-lock", "--vcs-ref", "v9.9.9")
-    assert result.exit_code == 2
-    assert "v9.9.9" in result.stderr
-    assert "--vcs-ref" in result.stderr
+    assert_refused(result, tmp_path / "p", "v9.9.9", "--vcs-ref")
     assert "--data" not in result.stderr
-    assert not (tmp_path / "p").exists()
 
 
 def test_help_shows_where_the_defaults_come_from() -> None:
@@ -196,8 +209,7 @@ def test_help_shows_where_the_defaults_come_from() -> None:
 
 def test_a_missing_template_is_refused(tmp_path: Path) -> None:
     result = new(tmp_path / "nowhere", tmp_path / "p", "--no-lock")
-    assert result.exit_code == 2
-    assert "not a directory holding a copier.yml" in result.stderr
+    assert_refused(result, tmp_path / "p", "not a directory holding a copier.yml")
 
 
 def _path_with_only(tmp_path: Path, *tools: str) -> str:

@@ -8,7 +8,7 @@ import tempfile
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +73,7 @@ def new_project(request: NewProjectRequest, reporter: StepReporter) -> Path:
     """Generate a project at the destination; on any failure nothing is left behind."""
     destination = request.destination.absolute()
     _check_destination(destination)
-    _check_template_exists(request.template)
+    request = replace(request, template=_template_source(request.template))
     git = require_tool("git")
     uv = require_tool("uv") if request.lock else None
 
@@ -100,14 +100,18 @@ def _check_destination(destination: Path) -> None:
         )
 
 
-def _check_template_exists(template: str) -> None:
+def _template_source(template: str) -> str:
+    """A remote source as given; a local one checked and made absolute, so that the answers
+    file points at it from wherever `copier update` runs later."""
     if _REMOTE_SOURCE.match(template):
-        return
-    if not (Path(template).expanduser() / "copier.yml").is_file():
+        return template
+    local = Path(template).expanduser().absolute()
+    if not (local / "copier.yml").is_file():
         raise TemplateError(
             f"template {template!r} is not a directory holding a copier.yml",
             "pass --template with the path or git URL of a hermetic-ml template checkout",
         )
+    return str(local)
 
 
 @contextmanager
