@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import shlex
 import shutil
 import socket
+from datetime import UTC, datetime
 from pathlib import Path
 
 import copier
@@ -126,12 +128,68 @@ def test_a_relative_template_path_is_recorded_absolute(
     assert answers["_src_path"] == str(template_repo)
 
 
-def test_vcs_ref_selects_the_template_version(template_repo: Path, tmp_path: Path) -> None:
-    destination = tmp_path / "pinned"
-    result = new(template_repo, destination, "--no-lock", "--vcs-ref", "HEAD")
+def test_latest_tag_by_default_and_vcs_ref_selects_another(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    template_v2 = tmp_path / "template-v2"
+    git("clone", "--quiet", str(template_repo), str(template_v2), cwd=tmp_path)
+    readme = template_v2 / "template" / "README.md.jinja"
+    readme.write_text(readme.read_text(encoding="utf-8") + "\nRelease two.\n", encoding="utf-8")
+    git("commit", "--quiet", "--all", "-m", "v2", cwd=template_v2)
+    git("tag", "v0.2.0", cwd=template_v2)
+
+    latest, pinned = tmp_path / "latest", tmp_path / "pinned"
+    assert new(template_v2, latest, "--no-lock").exit_code == 0
+    assert new(template_v2, pinned, "--no-lock", "--vcs-ref", TEMPLATE_TAG).exit_code == 0
+
+    def commit_of(project: Path) -> str:
+        answers = yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
+        return str(answers["_commit"])
+
+    assert commit_of(latest) == "v0.2.0"
+    assert "Release two." in (latest / "README.md").read_text(encoding="utf-8")
+    assert commit_of(pinned) == TEMPLATE_TAG
+    assert "Release two." not in (pinned / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_lock_date_defaults_to_the_utc_generation_date(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    before = datetime.now(UTC).date().isoformat()
+    result = new(template_repo, tmp_path / "p", "--no-lock")
+    after = datetime.now(UTC).date().isoformat()
     assert result.exit_code == 0, result.output
-    answers = yaml.safe_load((destination / ".copier-answers.yml").read_text(encoding="utf-8"))
-    assert answers["_commit"] == TEMPLATE_TAG  # HEAD is the tagged commit; copier describes it
+    answers = yaml.safe_load((tmp_path / "p" / ".copier-answers.yml").read_text(encoding="utf-8"))
+    assert answers["exclude_newer"] in {before, after}
+
+
+def test_a_symlink_to_an_empty_directory_is_filled_through_the_link(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "real"
+    target.mkdir()
+    (tmp_path / "link").symlink_to(target)
+    result = new(template_repo, tmp_path / "link", "--no-lock")
+    assert result.exit_code == 0, result.output
+    assert (target / "pyproject.toml").is_file()
+    assert (tmp_path / "link").is_symlink()
+
+
+def test_an_unwritable_destination_is_an_error_not_a_traceback(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("", encoding="utf-8")
+    result = new(template_repo, blocker / "project", "--no-lock")
+    assert_refused(result, blocker / "project", "could not write the project", str(blocker))
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_next_steps_quote_the_path_for_the_shell(template_repo: Path, tmp_path: Path) -> None:
+    destination = tmp_path / "with space"
+    result = new(template_repo, destination, "--no-lock")
+    assert result.exit_code == 0, result.output
+    assert f"cd {shlex.quote(str(destination))} &&" in result.output
 
 
 BAD_ANSWERS = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -101,7 +102,7 @@ def new(
         project = new_project(request, StepReporter(console))
     console.print(f"[green]Created[/] {escape(str(project))}")
     next_steps: list[str] = [
-        f"cd {project}",
+        f"cd {shlex.quote(str(project))}",
         "uv sync --locked",
         "uv run pre-commit install",
     ]

@@ -18,10 +18,6 @@ class HermeticError(Exception):
         self.problem = problem
         self.fix = fix
 
-    @property
-    def message(self) -> str:
-        return f"{self.problem}\nfix: {self.fix}"
-
 
 class CannotRunError(HermeticError):
     """A precondition is not met or an argument is wrong: nothing was changed (exit 2)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from hermetic.errors import CommandFailedError, ToolMissingError
@@ -25,16 +25,10 @@ def require_tool(name: str) -> str:
 
 
 def run_tool(
-    args: Sequence[str],
-    cwd: Path,
-    env: Mapping[str, str] | None = None,
-    *,
-    check: bool = True,
+    args: Sequence[str], cwd: Path, *, check: bool = True
 ) -> subprocess.CompletedProcess[str]:
     """Run a program to completion, capturing its output; raise when it exits non-zero."""
-    completed = subprocess.run(
-        list(args), cwd=cwd, env=env, capture_output=True, text=True, check=False
-    )
+    completed = subprocess.run(list(args), cwd=cwd, capture_output=True, text=True, check=False)
     if check and completed.returncode != 0:
         raise CommandFailedError(
             f"`{' '.join(args)}` failed with exit code {completed.returncode}:\n"

@@ -9,12 +9,14 @@ import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 from copier import run_copy
 from copier.errors import CopierError, InteractiveSessionError
+from rich.markup import escape
 
 from hermetic.errors import (
     CannotRunError,
@@ -71,23 +73,30 @@ def parse_data_pairs(pairs: Sequence[str]) -> dict[str, str]:
 
 def new_project(request: NewProjectRequest, reporter: StepReporter) -> Path:
     """Generate a project at the destination; on any failure nothing is left behind."""
-    destination = request.destination.absolute()
+    destination = request.destination.expanduser().resolve()
     _check_destination(destination)
     request = replace(request, template=_template_source(request.template))
     git = require_tool("git")
     uv = require_tool("uv") if request.lock else None
 
-    with _staging_directory(destination) as staging:
-        with reporter.step(f"Render template {request.template}"):
-            answers = _render(request, staging, reporter)
-        if uv is not None:
-            with reporter.step("Lock dependencies with hashes (uv lock)"):
-                _lock(uv, staging)
-        with reporter.step("Create git repository with a first commit"):
-            _commit(git, staging, answers)
-        if destination.exists():
-            destination.rmdir()  # checked empty above; replaced by the finished project
-        staging.rename(destination)
+    try:
+        with _staging_directory(destination) as staging:
+            with reporter.step(f"Render template {request.template}"):
+                answers = _render(request, staging, reporter)
+            if uv is not None:
+                with reporter.step("Lock dependencies with hashes (uv lock)"):
+                    _lock(uv, staging)
+            with reporter.step("Create git repository with a first commit"):
+                _commit(git, staging, answers)
+            if destination.exists():
+                destination.rmdir()  # checked empty above; replaced by the finished project
+            staging.rename(destination)
+    except OSError as error:
+        raise CannotRunError(
+            f"could not write the project at {destination}: {error.strerror or error}",
+            f"make sure {destination.parent} is a directory you can write to, or choose "
+            "another destination",
+        ) from error
     return destination
 
 
@@ -139,6 +148,8 @@ def _render(request: NewProjectRequest, staging: Path, reporter: StepReporter) -
                 data=dict(request.data),
                 vcs_ref=request.vcs_ref,
                 defaults=request.defaults,
+                # The lock date is the UTC date (the template's own default uses local time).
+                user_defaults={"exclude_newer": datetime.now(UTC).date().isoformat()},
                 unsafe=True,  # the template is trusted: hermetic templates may run tasks
                 quiet=True,
                 cleanup_on_error=False,  # the staging directory is ours to clean
@@ -166,7 +177,7 @@ def _render(request: NewProjectRequest, staging: Path, reporter: StepReporter) -
                 "check the template source and --vcs-ref",
             ) from error
     for warning in caught:
-        reporter.console.print(f"[yellow]note:[/] {warning.message}", highlight=False)
+        reporter.console.print(f"[yellow]note:[/] {escape(str(warning.message))}")
     _check_data_against_questions(request.data, worker.template.questions_data)
     answers = _read_answers(staging)
     if "_commit" not in answers:
@@ -212,8 +223,10 @@ def _lock(uv: str, project: Path) -> None:
             ) from error
         raise LockFailedError(
             f"`uv lock` could not resolve the project's dependencies:\n{tail(output)}",
-            "fix the dependency pins named above in the template, or pass --no-lock and "
-            "resolve them in the project with `uv lock`",
+            "when uv names an answer's effect (a project_name that is also a dependency's name, "
+            "a package filtered by exclude-newer because exclude_newer is too early), generate "
+            "again with another --data value; otherwise pass --no-lock and resolve in the "
+            "project with `uv lock`",
         ) from error
 
 

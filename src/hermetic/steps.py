@@ -11,11 +11,10 @@ from rich.markup import escape
 
 
 class StepReporter:
-    """Shows each step as it runs and records how long each one took."""
+    """Shows each step as it runs and how long it took."""
 
     def __init__(self, console: Console) -> None:
         self.console = console
-        self.durations: dict[str, float] = {}
 
     @contextmanager
     def step(self, label: str) -> Iterator[None]:
@@ -30,5 +29,4 @@ class StepReporter:
 
     def _finish(self, label: str, started: float, mark: str) -> None:
         elapsed = perf_counter() - started
-        self.durations[label] = elapsed
         self.console.print(f"{mark} {escape(label)} [dim]({elapsed:.1f} s)[/]")
