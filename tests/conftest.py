@@ -24,10 +24,12 @@ def isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
         "[init]\n\tdefaultBranch = main\n[commit]\n\tgpgsign = false\n",
         encoding="utf-8",
     )
+    copier_settings = home / "copier-settings.yml"
+    copier_settings.write_text("defaults: {}\n", encoding="utf-8")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
         patch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-        patch.setenv("COPIER_SETTINGS_PATH", str(home / "copier-settings.yml"))
+        patch.setenv("COPIER_SETTINGS_PATH", str(copier_settings))
         patch.setenv("DVC_NO_ANALYTICS", "1")
         patch.setenv("PRE_COMMIT_HOME", str(home / "pre-commit"))
         patch.delenv("HERMETIC_TEMPLATE", raising=False)
@@ -41,7 +43,8 @@ def template_files() -> list[str]:
     return [
         path
         for path in listed.splitlines()
-        if (path == "copier.yml" or path.startswith("template/")) and (REPO_ROOT / path).exists()
+        if (path == "copier.yml" or path.startswith(("template/", "includes/")))
+        and (REPO_ROOT / path).exists()
     ]
 
 

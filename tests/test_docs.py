@@ -15,10 +15,24 @@ QUESTIONS_PAGE = REPO_ROOT / "docs" / "reference" / "questions.md"
 _QUESTION_HEADING = re.compile(r"^## `([^`]+)`[ \t]*$", re.MULTILINE)
 
 
+class _CopierConfigLoader(yaml.SafeLoader):
+    """Reads copier.yml's own documents; `!include`d ones hold computed values, never asked."""
+
+
+_CopierConfigLoader.add_constructor("!include", lambda loader, node: {})
+
+
 def _template_questions() -> set[str]:
-    loaded = yaml.safe_load((REPO_ROOT / "copier.yml").read_text(encoding="utf-8"))
-    assert isinstance(loaded, dict)
-    return {str(key) for key in loaded if not str(key).startswith("_")}
+    text = (REPO_ROOT / "copier.yml").read_text(encoding="utf-8")
+    documents = [doc for doc in yaml.load_all(text, Loader=_CopierConfigLoader) if doc]
+    assert documents and all(isinstance(doc, dict) for doc in documents)
+    return {
+        str(key)
+        for doc in documents
+        for key, spec in doc.items()
+        if not str(key).startswith("_")
+        and not (isinstance(spec, dict) and spec.get("when") is False)
+    }
 
 
 def _documented_questions() -> list[str]:

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import subprocess
 import sys
 import tomllib
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from hermetic.cli import app
-from tests.helpers import child_environment, git
+from tests.helpers import REPO_ROOT, child_environment, git
 
 pytestmark = pytest.mark.slow
 
@@ -21,7 +25,7 @@ VARIANTS: dict[str, list[str]] = {
     "defaults": [],
     "minimal": [
         "project_name=Churn.Model_v2",
-        'description=Say "hi" \\ to O\'Brien — ünïcode, a line well past the 100-character limit',
+        'description=Say "hi" \\ to O\'Brien — ünïcode [/] [bold]team, well past 100 characters',
         "author_name=Seán O'Brien",
         "license=Proprietary",
         "ci=none",
@@ -160,3 +164,53 @@ def test_copier_update_on_an_unchanged_template_changes_nothing(
     assert copier is not None
     run_in(clone, copier, "update", "--defaults", "--trust", "--quiet")
     assert git("status", "--porcelain", "--untracked-files=all", cwd=clone) == ""
+
+
+def test_reserved_names_cover_every_module_and_distribution_in_the_environment(
+    project: Path,
+) -> None:
+    listing = run_in(
+        project,
+        str(project / ".venv" / "bin" / "python"),
+        "-c",
+        "import importlib.metadata as m, json, re, sys;"
+        "print(json.dumps({'modules': sorted(m.packages_distributions()),"
+        " 'distributions': sorted(re.sub(r'[-_.]+', '-', d.metadata['Name']).lower()"
+        " for d in m.distributions()), 'stdlib': sorted(sys.stdlib_module_names)}))",
+    )
+    environment = json.loads(listing.stdout)
+    reserved = yaml.safe_load((REPO_ROOT / "includes" / "reserved-names.yml").read_text("utf-8"))
+    modules = set(reserved["reserved_module_names"]["default"])
+    distributions = set(reserved["reserved_distribution_names"]["default"])
+    own_package = yaml.safe_load((project / ".copier-answers.yml").read_text("utf-8"))
+    public = {
+        name
+        for name in [*environment["modules"], *environment["stdlib"]]
+        if name.isidentifier() and not name.startswith("_") and name != own_package["package_name"]
+    }
+    assert not public - modules, "add to includes/reserved-names.yml"
+    own_distribution = re.sub(r"[-_.]+", "-", own_package["project_name"]).lower()
+    assert not set(environment["distributions"]) - {own_distribution} - distributions
+
+
+def test_earliest_lock_date_is_the_day_after_the_newest_pinned_file(project: Path) -> None:
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    requirements = [*pyproject["project"]["dependencies"], *pyproject["dependency-groups"]["dev"]]
+    pins = dict(
+        (re.sub(r"[-_.]+", "-", name).lower(), version)
+        for name, version in (re.split(r"(?:\[[^\]]*\])?==", pin) for pin in requirements)
+    )
+    newest_upload = max(
+        entry["upload-time"]
+        for package in _lock(project)["package"]
+        if pins.get(package["name"]) == package["version"]
+        for entry in [
+            *package.get("wheels", []),
+            *([package["sdist"]] if "sdist" in package else []),
+        ]
+    )
+    copier_config = (REPO_ROOT / "copier.yml").read_text(encoding="utf-8")
+    earliest = re.search(r'earliest_lock_date:.*?default: "([0-9-]+)"', copier_config, re.DOTALL)
+    assert earliest is not None
+    day_after = date.fromisoformat(newest_upload[:10]) + timedelta(days=1)
+    assert earliest.group(1) == day_after.isoformat()

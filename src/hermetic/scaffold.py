@@ -193,9 +193,10 @@ def _check_data_against_questions(data: dict[str, str], questions: dict[str, Any
     """Refuse what copier would accept silently: unknown keys, and booleans it would guess."""
     unknown = sorted(set(data) - set(questions))
     if unknown:
+        asked = [name for name, spec in questions.items() if spec.get("when") is not False]
         raise InvalidAnswerError(
             f"--data names no question of this template: {', '.join(unknown)}",
-            f"use one of: {', '.join(questions)}",
+            f"use one of: {', '.join(asked)}",
         )
     for key, value in data.items():
         if questions[key].get("type") == "bool" and value.strip().lower() not in _BOOLEAN_WORDS:
