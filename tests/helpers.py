@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE_TAG = "v0.1.0"
@@ -30,3 +34,16 @@ def tree_files(root: Path) -> set[str]:
         for path in root.rglob("*")
         if path.is_file() and ".git" not in path.relative_to(root).parts
     }
+
+
+def read_answers(project: Path) -> dict[str, Any]:
+    """A generated project's .copier-answers.yml."""
+    loaded: dict[str, Any] = yaml.safe_load(
+        (project / ".copier-answers.yml").read_text(encoding="utf-8")
+    )
+    return loaded
+
+
+def normalized_distribution(name: str) -> str:
+    """A distribution name as package indexes compare it (PEP 503)."""
+    return re.sub(r"[-_.]+", "-", name).lower()

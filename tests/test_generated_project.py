@@ -17,7 +17,13 @@ import yaml
 from typer.testing import CliRunner
 
 from hermetic.cli import app
-from tests.helpers import REPO_ROOT, child_environment, git
+from tests.helpers import (
+    REPO_ROOT,
+    child_environment,
+    git,
+    normalized_distribution,
+    read_answers,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -182,14 +188,14 @@ def test_reserved_names_cover_every_module_and_distribution_in_the_environment(
     reserved = yaml.safe_load((REPO_ROOT / "includes" / "reserved-names.yml").read_text("utf-8"))
     modules = set(reserved["reserved_module_names"]["default"])
     distributions = set(reserved["reserved_distribution_names"]["default"])
-    own_package = yaml.safe_load((project / ".copier-answers.yml").read_text("utf-8"))
+    own_package = read_answers(project)
     public = {
         name
         for name in [*environment["modules"], *environment["stdlib"]]
         if name.isidentifier() and not name.startswith("_") and name != own_package["package_name"]
     }
     assert not public - modules, "add to includes/reserved-names.yml"
-    own_distribution = re.sub(r"[-_.]+", "-", own_package["project_name"]).lower()
+    own_distribution = normalized_distribution(own_package["project_name"])
     assert not set(environment["distributions"]) - {own_distribution} - distributions
 
 
@@ -197,7 +203,7 @@ def test_earliest_lock_date_is_the_day_after_the_newest_pinned_file(project: Pat
     pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
     requirements = [*pyproject["project"]["dependencies"], *pyproject["dependency-groups"]["dev"]]
     pins = dict(
-        (re.sub(r"[-_.]+", "-", name).lower(), version)
+        (normalized_distribution(name), version)
         for name, version in (re.split(r"(?:\[[^\]]*\])?==", pin) for pin in requirements)
     )
     newest_upload = max(

@@ -11,12 +11,11 @@ from pathlib import Path
 
 import copier
 import pytest
-import yaml
 from typer.testing import CliRunner, Result
 
 from hermetic import __version__
 from hermetic.cli import app
-from tests.helpers import TEMPLATE_TAG, git
+from tests.helpers import TEMPLATE_TAG, git, read_answers
 
 runner = CliRunner()
 
@@ -57,7 +56,7 @@ def test_new_renders_commits_and_reports_each_step(template_repo: Path, tmp_path
     assert re.search(r"✓ Render template .* \(\d+\.\d s\)", result.output)
     assert re.search(r"✓ Create git repository with a first commit \(\d+\.\d s\)", result.output)
     assert not [step for step in re.findall(r"✓ (.*)", result.output) if "uv lock" in step]
-    answers = yaml.safe_load((destination / ".copier-answers.yml").read_text(encoding="utf-8"))
+    answers = read_answers(destination)
     assert answers["_src_path"] == str(template_repo)
     assert answers["_commit"] == TEMPLATE_TAG
     assert answers["package_name"] == "churn"
@@ -113,7 +112,7 @@ def test_template_comes_from_the_environment_variable(
     destination = tmp_path / "from-env"
     result = invoke("new", str(destination), "--defaults", "--no-lock")
     assert result.exit_code == 0, result.output
-    answers = yaml.safe_load((destination / ".copier-answers.yml").read_text(encoding="utf-8"))
+    answers = read_answers(destination)
     assert answers["_src_path"] == str(template_repo)
 
 
@@ -124,7 +123,7 @@ def test_a_relative_template_path_is_recorded_absolute(
     destination = tmp_path / "relative"
     result = new(Path(template_repo.name), destination, "--no-lock")
     assert result.exit_code == 0, result.output
-    answers = yaml.safe_load((destination / ".copier-answers.yml").read_text(encoding="utf-8"))
+    answers = read_answers(destination)
     assert answers["_src_path"] == str(template_repo)
 
 
@@ -143,7 +142,7 @@ def test_latest_tag_by_default_and_vcs_ref_selects_another(
     assert new(template_v2, pinned, "--no-lock", "--vcs-ref", TEMPLATE_TAG).exit_code == 0
 
     def commit_of(project: Path) -> str:
-        answers = yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
+        answers = read_answers(project)
         return str(answers["_commit"])
 
     assert commit_of(latest) == "v0.2.0"
@@ -159,7 +158,7 @@ def test_the_lock_date_defaults_to_the_utc_generation_date(
     result = new(template_repo, tmp_path / "p", "--no-lock")
     after = datetime.now(UTC).date().isoformat()
     assert result.exit_code == 0, result.output
-    answers = yaml.safe_load((tmp_path / "p" / ".copier-answers.yml").read_text(encoding="utf-8"))
+    answers = read_answers(tmp_path / "p")
     assert answers["exclude_newer"] in {before, after}
 
 

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from copier import run_copy
 
-from tests.helpers import tree_files
+from tests.helpers import read_answers, tree_files
 
 PACKAGE = "lead_conversion"
 BASE_FILES = {
@@ -72,22 +72,15 @@ def rendered(
     return answers, destination
 
 
-def _answers_file(project: Path) -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.safe_load(
-        (project / ".copier-answers.yml").read_text(encoding="utf-8")
-    )
-    return loaded
-
-
 def test_exact_file_set(rendered: tuple[dict[str, Any], Path]) -> None:
     answers, project = rendered
-    package = _answers_file(project)["package_name"]
+    package = read_answers(project)["package_name"]
     assert tree_files(project) == expected_files(answers, package)
 
 
 def test_answers_are_recorded_for_updates(rendered: tuple[dict[str, Any], Path]) -> None:
     answers, project = rendered
-    recorded = _answers_file(project)
+    recorded = read_answers(project)
     for question, value in answers.items():
         assert recorded[question] == value
     assert recorded["_commit"] == "v0.1.0"
@@ -109,7 +102,7 @@ def test_answers_that_look_like_jinja_are_taken_literally(
     _render(template_repo, tmp_path / "p", {"description": literal})
     pyproject = tomllib.loads((tmp_path / "p" / "pyproject.toml").read_text(encoding="utf-8"))
     assert pyproject["project"]["description"] == literal
-    assert _answers_file(tmp_path / "p")["description"] == literal
+    assert read_answers(tmp_path / "p")["description"] == literal
 
 
 _WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com[1-9]|lpt[1-9])(\..*)?$", re.IGNORECASE)
@@ -140,7 +133,7 @@ def test_template_source_names_are_windows_safe(template_repo: Path) -> None:
 
 def test_pyproject_carries_the_answers_exactly(rendered: tuple[dict[str, Any], Path]) -> None:
     _, project = rendered
-    recorded = _answers_file(project)
+    recorded = read_answers(project)
     pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
     assert pyproject["project"]["name"] == recorded["project_name"]
     assert pyproject["project"]["description"] == recorded["description"]
@@ -175,7 +168,7 @@ def test_every_dependency_is_pinned_exactly(rendered: tuple[dict[str, Any], Path
 
 def test_license_follows_the_answer(rendered: tuple[dict[str, Any], Path]) -> None:
     _, project = rendered
-    recorded = _answers_file(project)
+    recorded = read_answers(project)
     text = (project / "LICENSE").read_text(encoding="utf-8")
     declared = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
     headline = {

@@ -8,13 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 from typer.testing import CliRunner
 
 from hermetic.cli import app
 from hermetic.errors import TemplateError
 from hermetic.template_source import checkout_root, resolve_template_source
-from tests.helpers import REPO_ROOT, child_environment, git, tree_files
+from tests.helpers import REPO_ROOT, child_environment, git, read_answers, tree_files
 
 
 def test_explicit_template_wins_over_environment_and_checkout() -> None:
@@ -42,13 +41,6 @@ def test_checkout_root_is_this_repository(tmp_path: Path) -> None:
     assert checkout_root(tmp_path / "somewhere" / "file.py") is None
 
 
-def _answers(project: Path) -> dict[str, object]:
-    loaded: dict[str, object] = yaml.safe_load(
-        (project / ".copier-answers.yml").read_text(encoding="utf-8")
-    )
-    return loaded
-
-
 def test_plain_copier_copy_of_this_repository_renders_what_hermetic_new_renders(
     tmp_path: Path,
 ) -> None:
@@ -71,7 +63,7 @@ def test_plain_copier_copy_of_this_repository_renders_what_hermetic_new_renders(
         assert (by_copier / relative).read_bytes() == (by_hermetic / relative).read_bytes(), (
             relative
         )
-    copier_answers, hermetic_answers = _answers(by_copier), _answers(by_hermetic)
+    copier_answers, hermetic_answers = read_answers(by_copier), read_answers(by_hermetic)
     checkout_is_clean = git("status", "--porcelain", cwd=REPO_ROOT) == ""
     if not checkout_is_clean:  # copier commits dirty changes anew on each run, a new _commit each
         del copier_answers["_commit"], hermetic_answers["_commit"]

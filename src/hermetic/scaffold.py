@@ -160,21 +160,16 @@ def _render(request: NewProjectRequest, staging: Path, reporter: StepReporter) -
                 "pass --defaults (and --data KEY=VALUE for answers that differ), "
                 "or run in a terminal",
             ) from error
-        except ValueError as error:
-            if not _ANSWER_PROBLEM.search(str(error)):
-                raise TemplateError(
-                    f"copier could not render {request.template!r}: {error}",
-                    "check the template source and --vcs-ref (a tag, branch or commit of it)",
+        except (ValueError, CopierError) as error:
+            if isinstance(error, ValueError) and _ANSWER_PROBLEM.search(str(error)):
+                raise InvalidAnswerError(
+                    str(error),
+                    "pass a valid answer with --data QUESTION=VALUE; "
+                    "docs/reference/questions.md lists every question and its allowed values",
                 ) from error
-            raise InvalidAnswerError(
-                str(error),
-                "pass a valid answer with --data QUESTION=VALUE; docs/reference/questions.md "
-                "lists every question and its allowed values",
-            ) from error
-        except CopierError as error:
             raise TemplateError(
                 f"copier could not render {request.template!r}: {error}",
-                "check the template source and --vcs-ref",
+                "check the template source and --vcs-ref (a tag, branch or commit of it)",
             ) from error
     for warning in caught:
         reporter.console.print(f"[yellow]note:[/] {escape(str(warning.message))}")
