@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.generation import generate_variant
 from tests.helpers import REPO_ROOT, TEMPLATE_TAG, git
 
 
@@ -61,3 +62,19 @@ def template_repo(tmp_path_factory: pytest.TempPathFactory, isolated_environment
     git("commit", "--quiet", "-m", "template", cwd=repo)
     git("tag", TEMPLATE_TAG, cwd=repo)
     return repo
+
+
+@pytest.fixture(scope="session")
+def generated_project(
+    template_repo: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[str], Path]:
+    """Generate (once per session) and return the project of an answer variant."""
+    projects: dict[str, Path] = {}
+
+    def project_of(variant: str) -> Path:
+        if variant not in projects:
+            destination = tmp_path_factory.mktemp(f"generated-{variant}") / "project"
+            projects[variant] = generate_variant(variant, template_repo, destination)
+        return projects[variant]
+
+    return project_of

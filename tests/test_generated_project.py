@@ -8,15 +8,15 @@ import shutil
 import subprocess
 import sys
 import tomllib
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from typer.testing import CliRunner
 
-from hermetic.cli import app
+from tests.generation import VARIANTS, run_in
 from tests.helpers import (
     REPO_ROOT,
     child_environment,
@@ -27,53 +27,11 @@ from tests.helpers import (
 
 pytestmark = pytest.mark.slow
 
-VARIANTS: dict[str, list[str]] = {
-    "defaults": [],
-    "minimal": [
-        "project_name=Churn.Model_v2",
-        'description=Say "hi" \\ to O\'Brien — ünïcode [/] [bold]team, well past 100 characters',
-        "author_name=Seán O'Brien",
-        "license=Proprietary",
-        "ci=none",
-        "with_serving=false",
-        "with_k8s=false",
-        "cuda_version=12.6",
-        "dvc_remote=s3",
-        "dvc_remote_url=s3://models/churn",
-    ],
-}
-
-
-def run_in(project: Path, *command: str) -> subprocess.CompletedProcess[str]:
-    """Run a command inside the project; the assertion message carries its output."""
-    completed = subprocess.run(
-        list(command),
-        cwd=project,
-        env=child_environment(),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert completed.returncode == 0, (
-        f"`{' '.join(command)}` exited {completed.returncode}\n{completed.stdout}\n"
-        f"{completed.stderr}"
-    )
-    return completed
-
 
 @pytest.fixture(scope="session", params=sorted(VARIANTS))
-def project(
-    request: pytest.FixtureRequest, template_repo: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Path:
+def project(request: pytest.FixtureRequest, generated_project: Callable[[str], Path]) -> Path:
     """One generated, locked and synced project per answer variant, shared by the session."""
-    destination = tmp_path_factory.mktemp(f"generated-{request.param}") / "project"
-    data = [argument for pair in VARIANTS[request.param] for argument in ("--data", pair)]
-    result = CliRunner().invoke(
-        app, ["new", str(destination), "--template", str(template_repo), "--defaults", *data]
-    )
-    assert result.exit_code == 0, result.output
-    run_in(destination, "uv", "sync", "--locked")
-    return destination
+    return generated_project(request.param)
 
 
 def test_the_tree_is_committed_and_clean(project: Path) -> None:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import configparser
 import re
+import shutil
+import subprocess
+import sys
 import tomllib
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -22,14 +26,64 @@ BASE_FILES = {
     "LICENSE",
     "README.md",
     "pyproject.toml",
+    ".dvc/.gitignore",
+    ".dvc/config",
+    ".dvcignore",
+    "dvc.yaml",
+    "params.yaml",
+    "data/.gitignore",
+    "data/raw/.gitignore",
+    "models/.gitignore",
+    "benchmarks/bench_evaluate_memory.py",
+    "benchmarks/bench_training.py",
+    "tests/__init__.py",
+    "tests/conftest.py",
+    "tests/support.py",
+    "tests/test_checkpoint.py",
     "tests/test_cli.py",
+    "tests/test_encoding.py",
+    "tests/test_evaluate.py",
+    "tests/test_features.py",
     "tests/test_json_logging.py",
+    "tests/test_loss.py",
+    "tests/test_metrics.py",
+    "tests/test_params.py",
+    "tests/test_split.py",
+    "tests/test_training.py",
+    "tests/test_validation.py",
     "src/{package}/__init__.py",
     "src/{package}/__main__.py",
+    "src/{package}/atomic.py",
     "src/{package}/cli.py",
+    "src/{package}/errors.py",
+    "src/{package}/evaluate.py",
+    "src/{package}/features.py",
+    "src/{package}/golden.py",
     "src/{package}/json_logging.py",
+    "src/{package}/metrics.py",
+    "src/{package}/params.py",
+    "src/{package}/provenance.py",
     "src/{package}/py.typed",
     "src/{package}/runtime.py",
+    "src/{package}/data/__init__.py",
+    "src/{package}/data/parquet.py",
+    "src/{package}/data/prepare.py",
+    "src/{package}/data/sample.py",
+    "src/{package}/data/schema.py",
+    "src/{package}/data/split.py",
+    "src/{package}/model/__init__.py",
+    "src/{package}/model/encoding.py",
+    "src/{package}/model/inference.py",
+    "src/{package}/model/loss.py",
+    "src/{package}/model/network.py",
+    "src/{package}/model/weights.py",
+    "src/{package}/training/__init__.py",
+    "src/{package}/training/batches.py",
+    "src/{package}/training/checkpoint.py",
+    "src/{package}/training/distributed.py",
+    "src/{package}/training/loop.py",
+    "src/{package}/training/preemption.py",
+    "src/{package}/training/seeding.py",
 }
 WORKFLOW = ".github/workflows/ci.yml"
 
@@ -211,3 +265,62 @@ def test_workflow_actions_are_pinned_by_commit_sha(rendered: tuple[dict[str, Any
     commands = " ".join(step.get("run", "") for step in steps)
     assert "uv sync --locked" in commands
     assert re.search(r"uv==\d+\.\d+\.\d+", commands)
+
+
+_DVC_PLUGINS = {"s3": "dvc-s3", "gcs": "dvc-gs", "azure": "dvc-azure"}
+
+
+def test_the_dvc_remote_follows_the_answers(rendered: tuple[dict[str, Any], Path]) -> None:
+    _, project = rendered
+    recorded = read_answers(project)
+    config = configparser.ConfigParser()
+    config.read(project / ".dvc" / "config", encoding="utf-8")
+    assert config["core"]["remote"] == "storage"
+    # DVC writes section names quoted: ['remote "storage"']
+    assert config["'remote \"storage\"'"]["url"] == recorded["dvc_remote_url"]
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    plugins = {
+        re.split(r"==", requirement)[0]
+        for requirement in pyproject["dependency-groups"]["dev"]
+        if requirement.startswith("dvc-")
+    }
+    expected = _DVC_PLUGINS.get(recorded["dvc_remote"])
+    assert plugins == ({expected} if expected else set())
+
+
+def test_every_pipeline_stage_runs_a_command_of_the_package(
+    rendered: tuple[dict[str, Any], Path],
+) -> None:
+    _, project = rendered
+    package = read_answers(project)["package_name"]
+    pipeline = yaml.safe_load((project / "dvc.yaml").read_text(encoding="utf-8"))
+    assert list(pipeline["stages"]) == ["sample", "prepare", "train", "evaluate", "golden"]
+    params = yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))
+    for name, stage in pipeline["stages"].items():
+        assert stage["cmd"] == f"{package} {name}"
+        for dependency in stage["deps"]:
+            if dependency.startswith("src/"):
+                assert (project / dependency).exists(), dependency
+        assert set(stage["params"]) <= set(params)
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        {"project_name": "lc"},
+        {"project_name": "x-" + "y" * 30, "package_name": "p" * 32},
+    ],
+    ids=["shortest-package", "longest-package"],
+)
+def test_formatting_and_lint_hold_for_any_package_name_length(
+    template_repo: Path, tmp_path: Path, answers: dict[str, Any]
+) -> None:
+    """The package name lands in imports and strings: no length may break the line limit."""
+    _render(template_repo, tmp_path / "p", answers)
+    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent))
+    assert ruff is not None, "ruff is in the tool's dev environment, pinned like the template's"
+    for command in (["format", "--check", "--diff"], ["check", "--no-cache"]):
+        completed = subprocess.run(
+            [ruff, *command, "."], cwd=tmp_path / "p", capture_output=True, text=True, check=False
+        )
+        assert completed.returncode == 0, completed.stdout + completed.stderr

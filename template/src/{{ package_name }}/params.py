@@ -1,0 +1,101 @@
+"""params.yaml, validated: a wrong value is named by its key before any work starts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .errors import ParamsError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class SampleParams(_Section):
+    seed: int = Field(ge=0)
+    rows: int = Field(ge=100, le=50_000_000)
+
+
+class PrepareParams(_Section):
+    seed: int = Field(ge=0)
+    validation_fraction: float = Field(gt=0, lt=0.5)
+    test_fraction: float = Field(gt=0, lt=0.5)
+
+
+class ModelParams(_Section):
+    embedding_dim: int = Field(ge=1, le=512)
+    hidden_units: int = Field(ge=1, le=4096)
+
+
+class TrainParams(_Section):
+    seed: int = Field(ge=0)
+    epochs: int = Field(ge=1)
+    batch_size: int = Field(ge=1)
+    learning_rate: float = Field(gt=0, le=1)
+    weight_decay: float = Field(ge=0)
+    positive_class_weight: float = Field(gt=0)
+    checkpoint_every_steps: int = Field(ge=1)
+    keep_checkpoints: int = Field(ge=1)
+    log_every_steps: int = Field(ge=1)
+    num_workers: int = Field(ge=0)
+    cpu_threads: int = Field(ge=1, le=256)
+    device: Literal["auto", "cpu", "cuda"]
+    cuda_memory_fraction: float = Field(gt=0, le=1)
+    decision_threshold: float = Field(gt=0, lt=1)
+    deterministic: bool
+
+
+class EvaluateParams(_Section):
+    batch_size: int = Field(ge=1)
+    roc_bins: int = Field(ge=10, le=100_000)
+
+
+class GoldenParams(_Section):
+    rows: int = Field(ge=1, le=10_000)
+
+
+class PipelineParams(_Section):
+    sample: SampleParams
+    prepare: PrepareParams
+    model: ModelParams
+    train: TrainParams
+    evaluate: EvaluateParams
+    golden: GoldenParams
+
+    @model_validator(mode="after")
+    def _splits_leave_training_rows(self) -> PipelineParams:
+        if self.prepare.validation_fraction + self.prepare.test_fraction >= 0.5:
+            msg = "prepare.validation_fraction + prepare.test_fraction must stay below 0.5"
+            raise ValueError(msg)
+        return self
+
+
+def _describe(error: dict[str, Any]) -> str:
+    key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    if error["type"] == "missing":
+        return f"{key}: missing"
+    if error["type"] == "extra_forbidden":
+        return f"{key}: not a known parameter"
+    return f"{key}: {error['msg']} (got {error['input']!r})"
+
+
+def load_params(path: Path) -> PipelineParams:
+    """Read and validate params.yaml; every problem is reported with its dotted key."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        msg = f"cannot read {path}: {error.strerror}; run from the project root or pass --params"
+        raise ParamsError(msg) from error
+    except yaml.YAMLError as error:
+        msg = f"{path} is not valid YAML: {error}"
+        raise ParamsError(msg) from error
+    try:
+        return PipelineParams.model_validate(raw)
+    except ValidationError as error:
+        problems = "\n".join(f"  - {_describe(dict(item))}" for item in error.errors())
+        msg = f"{path} has invalid parameters:\n{problems}\nfix the values in {path}"
+        raise ParamsError(msg) from error

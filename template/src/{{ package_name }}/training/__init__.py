@@ -1,0 +1,1 @@
+"""Seeded, deterministic, preemption-safe training, on one process or under torchrun."""

@@ -1,0 +1,55 @@
+"""Generated projects shared by the session: each answer variant is generated and synced once."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from hermetic.cli import app
+from tests.helpers import child_environment
+
+VARIANTS: dict[str, list[str]] = {
+    "defaults": [],
+    "minimal": [
+        "project_name=Churn.Model_v2",
+        'description=Say "hi" \\ to O\'Brien — ünïcode [/] [bold]team, well past 100 characters',
+        "author_name=Seán O'Brien",
+        "license=Proprietary",
+        "ci=none",
+        "with_serving=false",
+        "with_k8s=false",
+        "cuda_version=12.6",
+        "dvc_remote=s3",
+        "dvc_remote_url=s3://models/churn",
+    ],
+}
+
+
+def run_in(project: Path, *command: str) -> subprocess.CompletedProcess[str]:
+    """Run a command inside the project; the assertion message carries its output."""
+    completed = subprocess.run(
+        list(command),
+        cwd=project,
+        env=child_environment(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 0, (
+        f"`{' '.join(command)}` exited {completed.returncode}\n{completed.stdout}\n"
+        f"{completed.stderr}"
+    )
+    return completed
+
+
+def generate_variant(variant: str, template_repo: Path, destination: Path) -> Path:
+    """Run `hermetic new` with the variant's answers, then `uv sync --locked` in the result."""
+    data = [argument for pair in VARIANTS[variant] for argument in ("--data", pair)]
+    result = CliRunner().invoke(
+        app, ["new", str(destination), "--template", str(template_repo), "--defaults", *data]
+    )
+    assert result.exit_code == 0, result.output
+    run_in(destination, "uv", "sync", "--locked")
+    return destination

@@ -1,0 +1,164 @@
+"""The generated DVC pipeline: reproducible from a fresh clone, byte for byte, and via a remote."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.generation import run_in
+from tests.helpers import git, read_answers
+
+pytestmark = pytest.mark.slow
+
+STAGES = ("sample", "prepare", "train", "evaluate", "golden")
+UP_TO_DATE = "Data and pipelines are up to date."
+# What the pipeline writes; every file here must be identical between two clean runs.
+REPRODUCIBLE_OUTPUTS = (
+    "data/raw/leads.parquet",
+    "data/processed/train.parquet",
+    "data/processed/validation.parquet",
+    "data/processed/test.parquet",
+    "models/model.safetensors",
+    "models/golden.json",
+    "reports/metrics.json",
+    "reports/plots/roc.json",
+    "reports/plots/confusion.csv",
+    "reports/plots/train_loss.csv",
+)
+
+
+def sha256_of(root: Path) -> dict[str, str]:
+    return {
+        relative: hashlib.sha256((root / relative).read_bytes()).hexdigest()
+        for relative in REPRODUCIBLE_OUTPUTS
+    }
+
+
+def fresh_clone(source: Path, destination: Path, remote: Path) -> Path:
+    """Clone, point the DVC remote at REMOTE for this machine only, and install the lock."""
+    git("clone", "--quiet", str(source), str(destination), cwd=destination.parent)
+    dvc(destination, "remote", "modify", "--local", "storage", "url", str(remote))
+    run_in(destination, "uv", "sync", "--locked")
+    return destination
+
+
+def dvc(project: Path, *arguments: str) -> str:
+    completed = run_in(project, "uv", "run", "--frozen", "dvc", *arguments)
+    return completed.stdout + completed.stderr
+
+
+@pytest.fixture(scope="module")
+def default_project(generated_project: Callable[[str], Path]) -> Path:
+    return generated_project("defaults")
+
+
+@pytest.fixture(scope="module")
+def remote(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("dvc-remote")
+
+
+@pytest.fixture(scope="module")
+def reproduced(
+    default_project: Path, remote: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, str]:
+    """A fresh clone of the generated project after one `dvc repro`, and what it printed."""
+    clone = fresh_clone(default_project, tmp_path_factory.mktemp("first") / "clone", remote)
+    return clone, dvc(clone, "repro")
+
+
+def test_repro_on_a_fresh_clone_runs_every_stage(reproduced: tuple[Path, str]) -> None:
+    clone, output = reproduced
+    for stage in STAGES:
+        assert f"Running stage '{stage}'" in output, output
+    for relative in REPRODUCIBLE_OUTPUTS:
+        assert (clone / relative).stat().st_size > 0
+
+
+def test_a_second_repro_reports_everything_up_to_date(reproduced: tuple[Path, str]) -> None:
+    clone, _ = reproduced
+    again = dvc(clone, "repro")
+    assert UP_TO_DATE in again
+    assert "Running stage" not in again
+
+
+def test_git_sees_only_the_lock_and_the_reports(reproduced: tuple[Path, str]) -> None:
+    clone, _ = reproduced
+    changed = {line[3:] for line in git("status", "--porcelain", cwd=clone).splitlines()}
+    assert changed == {"dvc.lock", "reports/"}, "data and models are DVC's, listed in .gitignore"
+
+
+def test_metrics_and_plots_render(reproduced: tuple[Path, str], tmp_path: Path) -> None:
+    clone, _ = reproduced
+    metrics = json.loads(dvc(clone, "metrics", "show", "--json"))
+    test_metrics = metrics[""]["data"]["reports/metrics.json"]["data"]["test"]
+    assert set(test_metrics) == {"auc", "accuracy", "log_loss"}
+    assert test_metrics["auc"] > 0.7, "the model learns the synthetic signal"
+    dvc(clone, "plots", "show", "--out", str(tmp_path / "plots"))
+    page = (tmp_path / "plots" / "index.html").read_text(encoding="utf-8")
+    for title in ("Training loss", "ROC (test split)", "Confusion matrix (test split)"):
+        assert title in page
+
+
+def test_two_clean_runs_give_byte_identical_data_and_weights(
+    reproduced: tuple[Path, str], default_project: Path, remote: Path, tmp_path: Path
+) -> None:
+    first, _ = reproduced
+    second = fresh_clone(default_project, tmp_path / "second", tmp_path / "unused-remote")
+    dvc(second, "repro")
+    assert sha256_of(second) == sha256_of(first)
+
+
+def test_push_then_pull_into_a_new_clone_leaves_nothing_to_rerun(
+    reproduced: tuple[Path, str], remote: Path, tmp_path: Path
+) -> None:
+    first, _ = reproduced
+    git("add", "dvc.lock", "reports", cwd=first)
+    git("commit", "--quiet", "-m", "Reproduce the pipeline", cwd=first)
+    dvc(first, "push")
+    assert any(remote.rglob("*")), "the remote received the outputs"
+    newcomer = fresh_clone(first, tmp_path / "newcomer", remote)
+    dvc(newcomer, "pull")
+    again = dvc(newcomer, "repro")
+    assert UP_TO_DATE in again
+    assert "Running stage" not in again
+    assert sha256_of(newcomer) == sha256_of(first)
+
+
+def test_the_remote_is_the_answered_one(generated_project: Callable[[str], Path]) -> None:
+    for variant in ("defaults", "minimal"):
+        project = generated_project(variant)
+        listed = dvc(project, "remote", "list")
+        answers = read_answers(project)
+        assert listed.split() == ["storage", answers["dvc_remote_url"], "(default)"]
+        supported = dvc(project, "doctor").split("Supports:", 1)[1]
+        assert answers["dvc_remote"].replace("gcs", "gs") in supported, "the remote's plugin"
+
+
+@pytest.mark.parametrize(
+    ("script", "arguments", "figures"),
+    [
+        (
+            "bench_training.py",
+            ["--rows", "500", "--repeats", "1"],
+            ["cpu ratio loader/step", "cpu ratio deterministic/non-deterministic"],
+        ),
+        (
+            "bench_evaluate_memory.py",
+            ["--small-rows", "200", "--large-rows", "2000"],
+            ["ratio peak RSS large/small", "ratio rows large/small"],
+        ),
+    ],
+)
+def test_the_benchmarks_run_and_print_their_ratios(
+    default_project: Path, script: str, arguments: list[str], figures: list[str]
+) -> None:
+    completed = run_in(
+        default_project, "uv", "run", "--frozen", "python", f"benchmarks/{script}", *arguments
+    )
+    printed = dict(line.split(": ", 1) for line in completed.stdout.splitlines() if ": " in line)
+    for figure in figures:
+        assert float(printed[figure].split()[0]) > 0, completed.stdout
