@@ -12,6 +12,7 @@ import torch
 from .atomic import atomic_file, write_text_atomically
 from .data.parquet import iter_parquet
 from .data.schema import validate_labelled
+from .errors import DataValidationError
 from .features import FEATURE_CONTRACT
 from .metrics import StreamingMetrics
 from .model.inference import decide, predict_probabilities
@@ -45,6 +46,9 @@ def evaluate(
             accumulator.update(probabilities, labels)
             predicted = decide(probabilities, loaded.decision_threshold)
             confusion.writerows(zip(labels.tolist(), predicted.tolist(), strict=True))
+        if accumulator.rows == 0:  # raised inside the block: confusion.csv is never published
+            msg = f"{test_data} has no rows to evaluate; check the prepare stage's split"
+            raise DataValidationError(msg)
     write_text_atomically(
         plots_directory / "roc.json", json.dumps({"roc": accumulator.roc_curve()}) + "\n"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -74,6 +75,17 @@ class PipelineParams(_Section):
         return self
 
 
+class _ParamsLoader(yaml.SafeLoader):
+    """YAML 1.1 reads `1e-3` (no decimal point) as a string; parameters mean a float."""
+
+
+_ParamsLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
 def _describe(error: dict[str, Any]) -> str:
     key = ".".join(str(part) for part in error["loc"]) or "(top level)"
     if error["type"] == "missing":
@@ -86,7 +98,7 @@ def _describe(error: dict[str, Any]) -> str:
 def load_params(path: Path) -> PipelineParams:
     """Read and validate params.yaml; every problem is reported with its dotted key."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_ParamsLoader)  # noqa: S506
     except OSError as error:
         msg = f"cannot read {path}: {error.strerror}; run from the project root or pass --params"
         raise ParamsError(msg) from error

@@ -23,9 +23,9 @@ def write_parquet(frame: pd.DataFrame, destination: Path) -> None:
         pq.write_table(table, staging, compression="zstd", row_group_size=ROW_GROUP_ROWS)
 
 
-def _open(source: Path) -> pq.ParquetFile:
+def _open(source: Path, *, pre_buffer: bool = True) -> pq.ParquetFile:
     try:
-        return pq.ParquetFile(source)
+        return pq.ParquetFile(source, pre_buffer=pre_buffer)
     except FileNotFoundError as error:
         msg = f"{source} does not exist; run the stage that writes it (dvc repro)"
         raise DataValidationError(msg) from error
@@ -41,6 +41,7 @@ def read_parquet(source: Path) -> pd.DataFrame:
 
 def iter_parquet(source: Path, batch_rows: int) -> Iterator[pd.DataFrame]:
     """Stream SOURCE in frames of at most BATCH_ROWS rows, so memory does not grow with it."""
-    for batch in _open(source).iter_batches(batch_size=batch_rows):
+    # Without pre-buffering: pre-buffered column chunks accumulate in Arrow's memory pool.
+    for batch in _open(source, pre_buffer=False).iter_batches(batch_size=batch_rows):
         frame: pd.DataFrame = batch.to_pandas()
         yield frame

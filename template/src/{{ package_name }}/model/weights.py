@@ -68,6 +68,9 @@ def load_model(directory: Path) -> LoadedModel:
     except FileNotFoundError as error:
         msg = f"{error.filename} does not exist; train a model first (dvc repro train)"
         raise ModelArtifactError(msg) from error
+    except (OSError, ValueError) as error:
+        msg = f"cannot read the model in {directory} ({error}); retrain it or dvc pull"
+        raise ModelArtifactError(msg) from error
     if hashlib.sha256(payload).hexdigest() != metadata.get("weights_sha256"):
         msg = (
             f"{directory / WEIGHTS_FILE} does not match the hash in {METADATA_FILE}; "

@@ -87,9 +87,16 @@ def _flatten(checkpoint: Checkpoint) -> tuple[dict[str, torch.Tensor], dict[str,
     return tensors, header
 
 
+def _digest(tensors: dict[str, torch.Tensor], header: dict[str, Any]) -> str:
+    """One digest over every tensor and every header value, so no part can change unnoticed."""
+    digest = hashlib.sha256(save_tensors(tensors))
+    digest.update(json.dumps(header, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
 def encode_checkpoint(checkpoint: Checkpoint) -> bytes:
     tensors, header = _flatten(checkpoint)
-    header["tensor_sha256"] = hashlib.sha256(save_tensors(tensors)).hexdigest()
+    header = {**header, "sha256": _digest(tensors, header)}
     return save_tensors(tensors, metadata={_HEADER_KEY: json.dumps(header)})
 
 
@@ -102,12 +109,19 @@ def _read_header(payload: bytes) -> dict[str, Any]:
 
 def decode_checkpoint(payload: bytes) -> Checkpoint:
     try:
-        header = _read_header(payload)
-        tensors = load_tensors(payload)
-    except Exception as error:
-        raise CorruptCheckpointError(str(error)) from error
-    if hashlib.sha256(save_tensors(tensors)).hexdigest() != header["tensor_sha256"]:
-        msg = "tensor digest mismatch"
+        return _decode(payload)
+    except CorruptCheckpointError:
+        raise
+    except Exception as error:  # any unreadable part makes the whole file unusable
+        raise CorruptCheckpointError(f"{type(error).__name__}: {error}") from error
+
+
+def _decode(payload: bytes) -> Checkpoint:
+    header = _read_header(payload)
+    tensors = load_tensors(payload)
+    recorded = header.pop("sha256")
+    if _digest(tensors, header) != recorded:
+        msg = "digest mismatch"
         raise CorruptCheckpointError(msg)
     optimizer_state: dict[int, dict[str, Any]] = {}
     for name, tensor in tensors.items():

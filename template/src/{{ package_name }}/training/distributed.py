@@ -7,6 +7,9 @@ from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
+from torch import nn
+
+from ..errors import ParamsError
 
 
 @dataclass(frozen=True)
@@ -30,7 +33,7 @@ def choose_device(preference: str, local_rank: int) -> torch.device:
         return torch.device("cpu")
     if not torch.cuda.is_available():
         msg = "train.device is cuda but no CUDA device is visible; set train.device: auto or cpu"
-        raise RuntimeError(msg)
+        raise ParamsError(msg)
     return torch.device("cuda", local_rank % torch.cuda.device_count())
 
 
@@ -59,6 +62,44 @@ def any_rank(group: ProcessGroup, flag: bool) -> bool:
     vote = torch.tensor([int(flag)], device=group.device)
     dist.all_reduce(vote, op=dist.ReduceOp.MAX)
     return bool(vote.item())
+
+
+def same_on_every_rank(group: ProcessGroup, value: int) -> bool:
+    """Whether every rank holds VALUE (e.g. the step each rank is about to resume from)."""
+    if not group.distributed:
+        return True
+    low = torch.tensor([value], device=group.device)
+    high = low.clone()
+    dist.all_reduce(low, op=dist.ReduceOp.MIN)
+    dist.all_reduce(high, op=dist.ReduceOp.MAX)
+    return bool(low.item() == high.item())
+
+
+def broadcast_parameters(group: ProcessGroup, network: nn.Module) -> None:
+    """Start every rank from rank 0's weights."""
+    if group.distributed:
+        for tensor in network.state_dict().values():
+            dist.broadcast(tensor, src=0)
+
+
+def average_gradients(group: ProcessGroup, network: nn.Module) -> None:
+    """Average gradients over ranks in one all-reduce of a buffer laid out in parameter order.
+
+    DDP would do this too, but it regroups gradients into new buckets after the first step, and
+    a resumed process starts from the original grouping: with three or more ranks the sums then
+    run in another order and a resumed run no longer ends with the same weights. A fixed layout
+    keeps every step's arithmetic identical, resumed or not.
+    """
+    if not group.distributed:
+        return
+    gradients = [p.grad for p in network.parameters() if p.grad is not None]
+    flat = torch.cat([gradient.reshape(-1) for gradient in gradients])
+    dist.all_reduce(flat)
+    flat /= group.world_size
+    offset = 0
+    for gradient in gradients:
+        gradient.copy_(flat[offset : offset + gradient.numel()].view_as(gradient))
+        offset += gradient.numel()
 
 
 def synchronize(group: ProcessGroup) -> None:

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
-from torch.nn.parallel import DistributedDataParallel
 from torch.optim import AdamW
 from torch.optim.lr_scheduler import CosineAnnealingLR
 from torch.utils.data import DataLoader
@@ -24,7 +24,7 @@ from torch.utils.data import DataLoader
 from ..atomic import write_text_atomically
 from ..data.parquet import read_parquet
 from ..data.schema import validate_labelled
-from ..errors import TrainingPreemptedError
+from ..errors import DataValidationError, TrainingPreemptedError
 from ..features import FEATURE_CONTRACT
 from ..metrics import StreamingMetrics
 from ..model.encoding import encode_features, encode_labels
@@ -46,12 +46,20 @@ from .checkpoint import (
 from .distributed import (
     ProcessGroup,
     any_rank,
+    average_gradients,
+    broadcast_parameters,
     join_process_group,
     leave_process_group,
+    same_on_every_rank,
     synchronize,
 )
 from .preemption import StopRequest
-from .seeding import RandomState, make_deterministic, seed_data_loader_worker
+from .seeding import (
+    CUBLAS_WORKSPACE_CONFIG,
+    RandomState,
+    make_deterministic,
+    seed_data_loader_worker,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -90,22 +98,35 @@ class _RunLogger(logging.LoggerAdapter[logging.Logger]):
 
 
 def run_fingerprint(
-    model_params: ModelParams, params: TrainParams, data_sha256: str, world_size: int
+    model_params: ModelParams, params: TrainParams, data_sha256: str, group: ProcessGroup
 ) -> str:
-    """Identifies the result a run will produce; checkpoints of another fingerprint are ignored."""
+    """Identifies the result a run will produce; checkpoints of another fingerprint are ignored.
+
+    The device actually used and the torch version are part of it: floating-point results
+    differ between CPU and GPU kernels, so a run never resumes across them.
+    """
     relevant = {
         "contract": FEATURE_CONTRACT.version,
         "model": model_params.model_dump(),
         "train": params.model_dump(exclude=_RESULT_NEUTRAL_PARAMS),
         "data": data_sha256,
-        "world_size": world_size,
+        "world_size": group.world_size,
+        "device": group.device.type,
+        "torch": torch.__version__,
     }
     return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()
 
 
-def _load_split(directory: Path, name: str) -> TensorBatches:
+def _load_split(directory: Path, name: str) -> pd.DataFrame:
+    """A split, validated against the contract before any training starts."""
     path = directory / f"{name}.parquet"
-    frame = validate_labelled(read_parquet(path), str(path))
+    if not path.is_file():
+        msg = f"{path} is not a file; run the prepare stage first (dvc repro prepare)"
+        raise DataValidationError(msg)
+    return validate_labelled(read_parquet(path), str(path))
+
+
+def _batches(frame: pd.DataFrame) -> TensorBatches:
     features = encode_features(frame)
     return TensorBatches(features.numeric, features.categorical, encode_labels(frame))
 
@@ -116,9 +137,10 @@ def _progress_bar(total: int, done: int, enabled: bool) -> Iterator[Callable[[],
     if not enabled:
         yield lambda: None
         return
-    from rich.progress import Progress as Bar  # noqa: PLC0415 - only on a terminal
+    from rich.console import Console  # noqa: PLC0415 - only on a terminal
+    from rich.progress import Progress as Bar  # noqa: PLC0415
 
-    with Bar(transient=True) as bar:
+    with Bar(console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("training", total=total, completed=done)
         yield lambda: bar.advance(task)
 
@@ -132,9 +154,8 @@ def _mean_across_ranks(group: ProcessGroup, value: torch.Tensor) -> float:
 
 
 def _validation_metrics(
-    network: LeadConversionNetwork, directory: Path, threshold: float, device: torch.device
+    network: LeadConversionNetwork, frame: pd.DataFrame, threshold: float, device: torch.device
 ) -> dict[str, float]:
-    frame = read_parquet(directory / "validation.parquet")
     metrics = StreamingMetrics(threshold=threshold)
     metrics.update(
         predict_probabilities(network, frame, device),
@@ -155,18 +176,24 @@ def train(
 
     On SIGTERM/SIGINT, checkpoint at the next step boundary and raise TrainingPreemptedError.
     """
-    group = join_process_group(params.device)
-    try:
-        return _train(group, paths, model_params, params, on_step)
-    finally:
-        leave_process_group(group)
+    if params.deterministic:
+        # cuBLAS reads this once, when CUDA starts: set it before joining the process group.
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", CUBLAS_WORKSPACE_CONFIG)
+    with StopRequest().installed() as stop:
+        group = join_process_group(params.device)
+        try:
+            return _train(group, paths, model_params, params, stop=stop, on_step=on_step)
+        finally:
+            leave_process_group(group)
 
 
-def _train(  # noqa: PLR0915 - one linear loop reads better than scattered pieces
+def _train(  # noqa: PLR0913, PLR0915 - one linear run reads better than scattered pieces
     group: ProcessGroup,
     paths: TrainingPaths,
     model_params: ModelParams,
     params: TrainParams,
+    *,
+    stop: StopRequest,
     on_step: Callable[[int], None] | None,
 ) -> TrainingResult:
     run_id = os.environ.get("TORCHELASTIC_RUN_ID") or uuid.uuid4().hex[:12]
@@ -176,11 +203,11 @@ def _train(  # noqa: PLR0915 - one linear loop reads better than scattered piece
     if group.device.type == "cuda":
         torch.cuda.set_per_process_memory_fraction(params.cuda_memory_fraction, group.device)
 
-    train_data = paths.data_directory / "train.parquet"
-    data_sha256 = file_sha256(train_data)
-    fingerprint = run_fingerprint(model_params, params, data_sha256, group.world_size)
+    dataset = _batches(_load_split(paths.data_directory, "train"))
+    validation = _load_split(paths.data_directory, "validation")
+    data_sha256 = file_sha256(paths.data_directory / "train.parquet")
+    fingerprint = run_fingerprint(model_params, params, data_sha256, group)
     checkpoints = checkpoint_directory(paths.checkpoint_root, fingerprint)
-    dataset = _load_split(paths.data_directory, "train")
 
     network = LeadConversionNetwork(
         Architecture.for_contract(model_params.embedding_dim, model_params.hidden_units)
@@ -205,16 +232,17 @@ def _train(  # noqa: PLR0915 - one linear loop reads better than scattered piece
         network.load_state_dict(checkpoint.model)
         optimizer.load_state_dict(checkpoint.optimizer)
         scheduler.load_state_dict(checkpoint.scheduler)
-        checkpoint.random_state.restore()
+        checkpoint.random_state.restore(group.device)
         progress = checkpoint.progress
         resumed_from = progress.step
         log.info("resuming", extra={"checkpoint": str(source), "step": progress.step})
-
-    model: torch.nn.Module = network
-    if group.distributed:
-        model = DistributedDataParallel(
-            network, device_ids=[group.device.index] if group.device.type == "cuda" else None
+    if not same_on_every_rank(group, progress.step):
+        msg = (
+            f"the ranks found different checkpoints in {checkpoints}; "
+            "put --checkpoint-directory on storage every node shares"
         )
+        raise DataValidationError(msg)
+    broadcast_parameters(group, network)
     loader_generator = torch.Generator()
     loader = DataLoader(
         dataset,
@@ -234,7 +262,7 @@ def _train(  # noqa: PLR0915 - one linear loop reads better than scattered piece
                 model=network.state_dict(),
                 optimizer=optimizer.state_dict(),
                 scheduler=scheduler.state_dict(),
-                random_state=RandomState.capture(),
+                random_state=RandomState.capture(group.device),
             )
             save_checkpoint(checkpoints, state, params.keep_checkpoints)
         synchronize(group)
@@ -251,20 +279,18 @@ def _train(  # noqa: PLR0915 - one linear loop reads better than scattered piece
     )
     interactive = group.is_writer and sys.stderr.isatty()
     network.train()
-    with (
-        StopRequest().installed() as stop,
-        _progress_bar(total_steps, progress.step, interactive) as advance,
-    ):
+    with _progress_bar(total_steps, progress.step, interactive) as advance:
         for epoch in range(progress.epoch, params.epochs):
             sampler.set_epoch(epoch, progress.batch_in_epoch)
             loader_generator.manual_seed(params.seed + epoch)
             for numeric, categorical, labels in loader:
                 optimizer.zero_grad(set_to_none=True)
-                logits = model(numeric.to(group.device), categorical.to(group.device))
+                logits = network(numeric.to(group.device), categorical.to(group.device))
                 loss = conversion_loss(
                     logits, labels.to(group.device), params.positive_class_weight
                 )
                 loss.backward()
+                average_gradients(group, network)
                 optimizer.step()
                 scheduler.step()
                 progress.step += 1
@@ -292,10 +318,10 @@ def _train(  # noqa: PLR0915 - one linear loop reads better than scattered piece
 
     metadata = None
     if group.is_writer:
-        validation = _validation_metrics(
-            network, paths.data_directory, params.decision_threshold, group.device
+        validation_metrics = _validation_metrics(
+            network, validation, params.decision_threshold, group.device
         )
-        metrics: dict[str, float | None] = dict(validation)
+        metrics: dict[str, float | None] = dict(validation_metrics)
         metrics["final_train_loss"] = (
             progress.loss_history[-1][1] if progress.loss_history else None
         )

@@ -40,10 +40,10 @@ class RandomState:
     python: list[Any]
     numpy: dict[str, Any]
     torch_cpu: torch.Tensor
-    torch_cuda: tuple[torch.Tensor, ...]
+    torch_cuda: tuple[torch.Tensor, ...]  # the training device's generator, when it is a GPU
 
     @classmethod
-    def capture(cls) -> RandomState:
+    def capture(cls, device: torch.device) -> RandomState:
         version, internal, gauss = random.getstate()
         legacy = np.random.get_state(legacy=False)
         return cls(
@@ -57,10 +57,10 @@ class RandomState:
                 "gauss": float(legacy["gauss"]),
             },
             torch_cpu=torch.get_rng_state(),
-            torch_cuda=tuple(torch.cuda.get_rng_state_all()) if torch.cuda.is_available() else (),
+            torch_cuda=(torch.cuda.get_rng_state(device),) if device.type == "cuda" else (),
         )
 
-    def restore(self) -> None:
+    def restore(self, device: torch.device) -> None:
         version, internal, gauss = self.python
         random.setstate((version, tuple(internal), gauss))
         np.random.set_state(
@@ -75,5 +75,5 @@ class RandomState:
             }
         )
         torch.set_rng_state(self.torch_cpu)
-        if self.torch_cuda and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(list(self.torch_cuda))
+        if self.torch_cuda and device.type == "cuda":
+            torch.cuda.set_rng_state(self.torch_cuda[0], device)
