@@ -64,6 +64,15 @@ def any_rank(group: ProcessGroup, flag: bool) -> bool:
     return bool(vote.item())
 
 
+def mean_across_ranks(group: ProcessGroup, value: torch.Tensor) -> float:
+    """The mean of VALUE over all ranks (the value itself on one process)."""
+    if group.distributed:
+        value = value.detach().clone()
+        dist.all_reduce(value)
+        value /= group.world_size
+    return float(value.item())
+
+
 def same_on_every_rank(group: ProcessGroup, value: int) -> bool:
     """Whether every rank holds VALUE (e.g. the step each rank is about to resume from)."""
     if not group.distributed:

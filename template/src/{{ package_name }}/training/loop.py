@@ -50,16 +50,12 @@ from .distributed import (
     broadcast_parameters,
     join_process_group,
     leave_process_group,
+    mean_across_ranks,
     same_on_every_rank,
     synchronize,
 )
 from .preemption import StopRequest
-from .seeding import (
-    CUBLAS_WORKSPACE_CONFIG,
-    RandomState,
-    make_deterministic,
-    seed_data_loader_worker,
-)
+from .seeding import RandomState, make_deterministic, seed_data_loader_worker
 
 logger = logging.getLogger(__name__)
 
@@ -120,9 +116,6 @@ def run_fingerprint(
 def _load_split(directory: Path, name: str) -> pd.DataFrame:
     """A split, validated against the contract before any training starts."""
     path = directory / f"{name}.parquet"
-    if not path.is_file():
-        msg = f"{path} is not a file; run the prepare stage first (dvc repro prepare)"
-        raise DataValidationError(msg)
     return validate_labelled(read_parquet(path), str(path))
 
 
@@ -143,14 +136,6 @@ def _progress_bar(total: int, done: int, enabled: bool) -> Iterator[Callable[[],
     with Bar(console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("training", total=total, completed=done)
         yield lambda: bar.advance(task)
-
-
-def _mean_across_ranks(group: ProcessGroup, value: torch.Tensor) -> float:
-    if group.distributed:
-        value = value.detach().clone()
-        torch.distributed.all_reduce(value)
-        value /= group.world_size
-    return float(value.item())
 
 
 def _validation_metrics(
@@ -176,9 +161,9 @@ def train(
 
     On SIGTERM/SIGINT, checkpoint at the next step boundary and raise TrainingPreemptedError.
     """
-    if params.deterministic:
-        # cuBLAS reads this once, when CUDA starts: set it before joining the process group.
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", CUBLAS_WORKSPACE_CONFIG)
+    # Before joining the process group, which starts CUDA: cuBLAS reads its workspace setting once.
+    make_deterministic(params.seed, deterministic=params.deterministic)
+    torch.set_num_threads(params.cpu_threads)
     with StopRequest().installed() as stop:
         group = join_process_group(params.device)
         try:
@@ -198,8 +183,6 @@ def _train(  # noqa: PLR0913, PLR0915 - one linear run reads better than scatter
 ) -> TrainingResult:
     run_id = os.environ.get("TORCHELASTIC_RUN_ID") or uuid.uuid4().hex[:12]
     log = _RunLogger(logger, {"run_id": run_id, "rank": group.rank})
-    make_deterministic(params.seed, deterministic=params.deterministic)
-    torch.set_num_threads(params.cpu_threads)
     if group.device.type == "cuda":
         torch.cuda.set_per_process_memory_fraction(params.cuda_memory_fraction, group.device)
 
@@ -298,7 +281,7 @@ def _train(  # noqa: PLR0913, PLR0915 - one linear run reads better than scatter
                 if progress.batch_in_epoch == sampler.batches_per_epoch:
                     progress.epoch, progress.batch_in_epoch = epoch + 1, 0
                 if progress.step % params.log_every_steps == 0:
-                    value = _mean_across_ranks(group, loss)
+                    value = mean_across_ranks(group, loss)
                     progress.loss_history.append((progress.step, value))
                     log.info("step", extra={"step": progress.step, "epoch": epoch, "loss": value})
                 advance()
