@@ -84,8 +84,44 @@ BASE_FILES = {
     "src/{package}/training/loop.py",
     "src/{package}/training/preemption.py",
     "src/{package}/training/seeding.py",
+    "src/{package}/drift_reference.py",
+}
+SERVING_FILES = {
+    "src/{package}/canary.py",
+    "src/{package}/serve/__init__.py",
+    "src/{package}/serve/app.py",
+    "src/{package}/serve/drift.py",
+    "src/{package}/serve/drift_statistics.py",
+    "src/{package}/serve/health.py",
+    "src/{package}/serve/lifecycle.py",
+    "src/{package}/serve/metrics.py",
+    "src/{package}/serve/middleware.py",
+    "src/{package}/serve/openapi.py",
+    "src/{package}/serve/predictor.py",
+    "src/{package}/serve/request_model.py",
+    "src/{package}/serve/runner.py",
+    "src/{package}/serve/settings.py",
+    "tests/serving/__init__.py",
+    "tests/serving/conftest.py",
+    "tests/serving/support.py",
+    "tests/serving/test_canary.py",
+    "tests/serving/test_drift.py",
+    "tests/serving/test_headers_and_logs.py",
+    "tests/serving/test_health.py",
+    "tests/serving/test_openapi_contract.py",
+    "tests/serving/test_process.py",
+    "tests/serving/test_request_validation.py",
+    "monitoring/README.md",
+    "monitoring/alertmanager/alertmanager.yml",
+    "monitoring/grafana/dashboard.json",
+    "monitoring/prometheus/prometheus.yml",
+    "monitoring/prometheus/rules.test.yml",
+    "monitoring/prometheus/rules.yml",
 }
 WORKFLOW = ".github/workflows/ci.yml"
+# Prometheus, Alertmanager and Grafana template their own strings with {{ }}; Jinja's block
+# and comment markers must still never appear there.
+GO_TEMPLATED = "monitoring/"
 
 # Pruned matrix: every value of every question at least once, the file-changing ones paired.
 MATRIX: list[dict[str, Any]] = [
@@ -107,6 +143,8 @@ MATRIX: list[dict[str, Any]] = [
 
 def expected_files(answers: dict[str, Any], package: str) -> set[str]:
     files = {path.format(package=package) for path in BASE_FILES}
+    if answers.get("with_serving", True):
+        files |= {path.format(package=package) for path in SERVING_FILES}
     if answers.get("ci", "github") == "github":
         files.add(WORKFLOW)
     return files
@@ -145,7 +183,10 @@ def test_no_jinja_survives_rendering(rendered: tuple[dict[str, Any], Path]) -> N
     for relative in tree_files(project):
         assert not re.search(r"[{}%]", relative), relative
         text = (project / relative).read_text(encoding="utf-8")
-        for marker in ("{{", "}}", "{%", "%}", "{#", "#}"):
+        markers: tuple[str, ...] = ("{%", "%}", "{#", "#}")
+        if not relative.startswith(GO_TEMPLATED):
+            markers += ("{{", "}}")
+        for marker in markers:
             assert marker not in text, f"{marker!r} left in {relative}"
 
 
@@ -211,11 +252,11 @@ def test_every_dependency_is_pinned_exactly(rendered: tuple[dict[str, Any], Path
         *pyproject["build-system"]["requires"],
     ]
     for requirement in requirements:
-        assert re.fullmatch(r"[A-Za-z0-9_.\-]+(\[[a-z,]+\])?==[0-9][0-9A-Za-z.]*", requirement), (
-            requirement
-        )
+        pinned = r"[A-Za-z0-9_.\-]+(\[[a-z,]+\])?==[0-9][0-9A-Za-z.]*"
+        marker = r"( ?; [a-z_]+ (==|!=) '[a-z0-9]+')?"
+        assert re.fullmatch(pinned + marker, requirement), requirement
     names = {re.split(r"[\[=]", requirement)[0] for requirement in requirements}
-    serving = {"fastapi", "uvicorn", "prometheus-client"}
+    serving = {"fastapi", "uvicorn", "prometheus-client", "schemathesis", "httpx2"}
     assert serving <= names if answers.get("with_serving", True) else not serving & names
     assert {"torch", "numpy", "pandas", "pyarrow", "pandera", "safetensors", "dvc"} <= names
 

@@ -32,3 +32,9 @@ class TrainingPreemptedError(ProjectError):
 
     # EX_TEMPFAIL (sysexits.h): a temporary failure, the caller is invited to retry.
     exit_code = 75
+
+
+class ServiceError(ProjectError):
+    """A service could not be reached or did not answer as the serving contract says."""
+
+    exit_code = 2

@@ -48,6 +48,7 @@ class TrainParams(_Section):
     cuda_memory_fraction: float = Field(gt=0, le=1)
     decision_threshold: float = Field(gt=0, lt=1)
     deterministic: bool
+    drift_reference_rows: int = Field(ge=100, le=1_000_000)
 
 
 class EvaluateParams(_Section):

@@ -27,12 +27,12 @@ class ProcessGroup:
         return self.world_size > 1
 
 
-def choose_device(preference: str, local_rank: int) -> torch.device:
+def choose_device(preference: str, local_rank: int, setting: str = "train.device") -> torch.device:
     """`auto` takes CUDA when there is one; asking for CUDA without one is an error."""
     if preference == "cpu" or (preference == "auto" and not torch.cuda.is_available()):
         return torch.device("cpu")
     if not torch.cuda.is_available():
-        msg = "train.device is cuda but no CUDA device is visible; set train.device: auto or cpu"
+        msg = f"{setting} is cuda but no CUDA device is visible; set {setting} to auto or cpu"
         raise ParamsError(msg)
     return torch.device("cuda", local_rank % torch.cuda.device_count())
 

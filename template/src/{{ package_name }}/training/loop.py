@@ -24,6 +24,7 @@ from torch.utils.data import DataLoader
 from ..atomic import write_text_atomically
 from ..data.parquet import read_parquet
 from ..data.schema import validate_labelled
+from ..drift_reference import DRIFT_REFERENCE_FILE, write_drift_reference
 from ..errors import DataValidationError, TrainingPreemptedError
 from ..features import FEATURE_CONTRACT
 from ..metrics import StreamingMetrics
@@ -337,6 +338,12 @@ def _train(  # noqa: PLR0913, PLR0915 - one linear run reads better than scatter
             f"{step},{loss!r}\n" for step, loss in progress.loss_history
         )
         write_text_atomically(paths.plots_directory / "train_loss.csv", curve)
+        write_drift_reference(
+            paths.data_directory / "train.parquet",
+            paths.model_directory / DRIFT_REFERENCE_FILE,
+            rows=params.drift_reference_rows,
+            seed=params.seed,
+        )
         log.info("trained", extra={"metrics": metrics, "model_version": metadata["model_version"]})
     synchronize(group)
     return TrainingResult(steps=progress.step, resumed_from_step=resumed_from, metadata=metadata)
