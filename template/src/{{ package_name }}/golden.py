@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import torch
 from .atomic import write_text_atomically
 from .data.parquet import read_parquet
 from .data.schema import validate_labelled
+from .errors import ModelArtifactError
 from .features import FEATURE_CONTRACT
 from .model.inference import decide, predict_probabilities
 from .model.weights import load_model
@@ -55,3 +57,39 @@ def build_golden_set(
     write_text_atomically(destination, json.dumps(golden, indent=2) + "\n")
     logger.info("golden set written", extra={"rows": len(chosen), "path": str(destination)})
     return golden
+
+
+@dataclass(frozen=True)
+class GoldenCase:
+    id: str
+    instance: dict[str, Any]
+    probability: float
+    label: int
+
+
+@dataclass(frozen=True)
+class GoldenSet:
+    model_version: str
+    cases: tuple[GoldenCase, ...]
+
+
+def read_golden_set(path: Path) -> GoldenSet:
+    """The golden set written by `build_golden_set`, or an error that says how to rebuild it."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        cases = tuple(
+            GoldenCase(
+                id=str(case["id"]),
+                instance=case["instance"],
+                probability=float(case["expected"]["probability"]),
+                label=int(case["expected"]["label"]),
+            )
+            for case in document["cases"]
+        )
+        return GoldenSet(str(document["model_version"]), cases)
+    except FileNotFoundError as error:
+        msg = f"{path} does not exist; build it with `dvc repro golden`"
+        raise ModelArtifactError(msg) from error
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        msg = f"{path} is not a valid golden set ({error}); rebuild it with `dvc repro golden`"
+        raise ModelArtifactError(msg) from error

@@ -25,7 +25,7 @@ from .health import BreakerState, CircuitBreaker, ReadinessCheck, load_golden_se
 from .lifecycle import Lifecycle, drain_on_sigterm
 from .metrics import ServiceMetrics, forget_worker, render_metrics
 from .middleware import RequestContextMiddleware
-from .openapi import PREDICT_OPENAPI
+from .openapi import JSON, PREDICT_OPENAPI
 from .predictor import ModelOverloadedError, Predictor
 from .request_model import (
     ENVELOPE_FIELD,
@@ -39,7 +39,6 @@ from .settings import ServiceSettings
 
 logger = logging.getLogger(__name__)
 
-JSON = "application/json"
 _OVERSIZED_BATCH = "too_long"
 
 
@@ -261,13 +260,15 @@ def create_app(settings: ServiceSettings, loaded: LoadedModel | None = None) -> 
     )
     async def ready() -> Response:
         """The cached result of the last golden-set check, with draining and the breaker."""
-        report = service.readiness.report.as_dict()
-        report["draining"] = service.lifecycle.draining
-        report["circuit_breaker"] = service.breaker.state.value
-        report["model_version"] = service.identity.model_version
-        status = 200 if service.ready else 503
-        report["status"] = "ready" if status == 200 else "not_ready"
-        return _json(status, report)
+        ready = service.ready
+        body = ReadinessResponse(
+            status="ready" if ready else "not_ready",
+            **service.readiness.report.as_dict(),
+            draining=service.lifecycle.draining,
+            circuit_breaker=service.breaker.state.value,
+            model_version=service.identity.model_version,
+        )
+        return Response(body.model_dump_json(), status_code=200 if ready else 503, media_type=JSON)
 
     @api.get("/metrics", response_class=PlainTextResponse)
     async def prometheus_metrics() -> Response:

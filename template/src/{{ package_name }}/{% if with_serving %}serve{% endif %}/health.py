@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import math
 import time
@@ -17,50 +16,44 @@ import torch
 from pydantic import ValidationError
 
 from ..errors import ModelArtifactError
+from ..golden import read_golden_set
 from ..model.encoding import EncodedFeatures
 from .predictor import ModelOverloadedError, Predictor
-from .request_model import PredictRequest
+from .request_model import Instance
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class GoldenSet:
-    """Rows with the outputs the served model gave them when it was built (models/golden.json)."""
+class EncodedGoldenSet:
+    """The golden rows encoded once, with the outputs the served model gave them when built."""
 
     ids: tuple[str, ...]
-    instances: tuple[dict[str, Any], ...]
     features: EncodedFeatures
     probabilities: torch.Tensor  # float64, (rows,)
-    labels: torch.Tensor  # int64, (rows,)
 
 
-def load_golden_set(path: Path, predictor: Predictor, model_version: str) -> GoldenSet:
+def load_golden_set(path: Path, predictor: Predictor, model_version: str) -> EncodedGoldenSet:
     """Read, validate and encode the golden set; it must belong to the model being served."""
+    golden = read_golden_set(path)
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-        cases = document["cases"]
-        request = PredictRequest.model_validate({"instances": [c["instance"] for c in cases]})
-    except FileNotFoundError as error:
-        msg = f"{path} does not exist; build it with `dvc repro golden`"
+        # Row by row: the golden set may hold more rows than one request may.
+        instances = [Instance.model_validate(case.instance) for case in golden.cases]
+    except ValidationError as error:
+        msg = f"{path} breaks the feature contract ({error}); rebuild it with `dvc repro golden`"
         raise ModelArtifactError(msg) from error
-    except (OSError, ValueError, KeyError, TypeError, ValidationError) as error:
-        msg = f"{path} is not a valid golden set ({error}); rebuild it with `dvc repro golden`"
-        raise ModelArtifactError(msg) from error
-    if document.get("model_version") != model_version:
+    if golden.model_version != model_version:
         msg = (
-            f"{path} was recorded for model {document.get('model_version')}, "
+            f"{path} was recorded for model {golden.model_version}, "
             f"the service loads {model_version}; rebuild it with `dvc repro golden`"
         )
         raise ModelArtifactError(msg)
-    return GoldenSet(
-        ids=tuple(str(case["id"]) for case in cases),
-        instances=tuple(case["instance"] for case in cases),
-        features=predictor.encode(request.instances),
+    return EncodedGoldenSet(
+        ids=tuple(case.id for case in golden.cases),
+        features=predictor.encode(instances),
         probabilities=torch.tensor(
-            [case["expected"]["probability"] for case in cases], dtype=torch.float64
+            [case.probability for case in golden.cases], dtype=torch.float64
         ),
-        labels=torch.tensor([case["expected"]["label"] for case in cases], dtype=torch.int64),
     )
 
 
@@ -93,7 +86,7 @@ class ReadinessCheck:
     def __init__(
         self,
         predictor: Predictor,
-        golden: GoldenSet,
+        golden: EncodedGoldenSet,
         latency_budget_seconds: float,
         tolerance: float,
     ) -> None:
@@ -144,7 +137,7 @@ class ReadinessCheck:
         return self.report
 
     @property
-    def golden(self) -> GoldenSet:
+    def golden(self) -> EncodedGoldenSet:
         return self._golden
 
     def warm_up(self) -> None:
