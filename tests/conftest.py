@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.generation import generate_variant
+from tests.generation import dvc, fresh_clone, generate_variant
 from tests.helpers import REPO_ROOT, TEMPLATE_TAG, git
 
 
@@ -78,3 +78,25 @@ def generated_project(
         return projects[variant]
 
     return project_of
+
+
+@pytest.fixture(scope="session")
+def dvc_remote(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The DVC remote (a local directory) of the reproduced default project."""
+    return tmp_path_factory.mktemp("dvc-remote")
+
+
+@pytest.fixture(scope="session")
+def reproduced_project(
+    generated_project: Callable[[str], Path],
+    dvc_remote: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, str]:
+    """A fresh clone of the default project after one `dvc repro` (trained), and what it printed.
+
+    Shared by the session: tests may read its outputs, commit or push, never change outputs.
+    """
+    clone = fresh_clone(
+        generated_project("defaults"), tmp_path_factory.mktemp("first") / "clone", dvc_remote
+    )
+    return clone, dvc(clone, "repro")

@@ -8,7 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from hermetic.cli import app
-from tests.helpers import child_environment
+from tests.helpers import child_environment, git
 
 VARIANTS: dict[str, list[str]] = {
     "defaults": [],
@@ -51,5 +51,19 @@ def generate_variant(variant: str, template_repo: Path, destination: Path) -> Pa
         app, ["new", str(destination), "--template", str(template_repo), "--defaults", *data]
     )
     assert result.exit_code == 0, result.output
+    run_in(destination, "uv", "sync", "--locked")
+    return destination
+
+
+def dvc(project: Path, *arguments: str) -> str:
+    """Run the project's DVC; return what it printed (stdout and stderr)."""
+    completed = run_in(project, "uv", "run", "--frozen", "dvc", *arguments)
+    return completed.stdout + completed.stderr
+
+
+def fresh_clone(source: Path, destination: Path, remote: Path) -> Path:
+    """Clone, point the DVC remote at REMOTE for this machine only, and install the lock."""
+    git("clone", "--quiet", str(source), str(destination), cwd=destination.parent)
+    dvc(destination, "remote", "modify", "--local", "storage", "url", str(remote))
     run_in(destination, "uv", "sync", "--locked")
     return destination

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.generation import run_in
+from tests.generation import dvc, fresh_clone, run_in
 from tests.helpers import git, read_answers
 
 pytestmark = pytest.mark.slow
@@ -38,36 +38,19 @@ def sha256_of(root: Path) -> dict[str, str]:
     }
 
 
-def fresh_clone(source: Path, destination: Path, remote: Path) -> Path:
-    """Clone, point the DVC remote at REMOTE for this machine only, and install the lock."""
-    git("clone", "--quiet", str(source), str(destination), cwd=destination.parent)
-    dvc(destination, "remote", "modify", "--local", "storage", "url", str(remote))
-    run_in(destination, "uv", "sync", "--locked")
-    return destination
-
-
-def dvc(project: Path, *arguments: str) -> str:
-    completed = run_in(project, "uv", "run", "--frozen", "dvc", *arguments)
-    return completed.stdout + completed.stderr
-
-
 @pytest.fixture(scope="module")
 def default_project(generated_project: Callable[[str], Path]) -> Path:
     return generated_project("defaults")
 
 
 @pytest.fixture(scope="module")
-def remote(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("dvc-remote")
+def remote(dvc_remote: Path) -> Path:
+    return dvc_remote
 
 
 @pytest.fixture(scope="module")
-def reproduced(
-    default_project: Path, remote: Path, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[Path, str]:
-    """A fresh clone of the generated project after one `dvc repro`, and what it printed."""
-    clone = fresh_clone(default_project, tmp_path_factory.mktemp("first") / "clone", remote)
-    return clone, dvc(clone, "repro")
+def reproduced(reproduced_project: tuple[Path, str]) -> tuple[Path, str]:
+    return reproduced_project
 
 
 def test_repro_on_a_fresh_clone_runs_every_stage(reproduced: tuple[Path, str]) -> None:
@@ -162,3 +145,24 @@ def test_the_benchmarks_run_and_print_their_ratios(
     printed = dict(line.split(": ", 1) for line in completed.stdout.splitlines() if ": " in line)
     for figure in figures:
         assert float(printed[figure].split()[0]) > 0, completed.stdout
+
+
+def test_the_serving_benchmark_prints_its_figures_and_flags_the_leaking_control(
+    reproduced: tuple[Path, str],
+) -> None:
+    clone, _ = reproduced
+    tiny = ["--duration", "1", "--warmup-seconds", "1", "--rounds", "1", "--connections", "8"]
+    # 64 KiB kept per request: over 2,000 requests that is ~20% of the service's RSS.
+    soak = ["--soak-requests", "2000", "--soak-warmup-requests", "500", "--leak-bytes", "65536"]
+    completed = run_in(
+        clone, "uv", "run", "--frozen", "python", "benchmarks/bench_serving.py", *tiny, *soak
+    )
+    printed = dict(line.split(": ", 1) for line in completed.stdout.splitlines() if ": " in line)
+    for variant in ("bare", "instrumented", "instrumented-unbatched"):
+        for figure in ("throughput", "p50 latency", "p99 latency", "RSS before", "RSS after"):
+            assert float(printed[f"{variant} {figure}"].split()[0]) > 0, completed.stdout
+    for ratio in ("instrumented/bare", "instrumented-unbatched/bare"):
+        assert float(printed[f"ratio {ratio} throughput"].split()[0]) > 0, completed.stdout
+    assert float(printed["soak leaking RSS growth"].split()[0]) > 1.0, completed.stdout
+    assert printed["soak leaking flagged as leaking"] == "yes", completed.stdout
+    assert printed["soak instrumented flagged as leaking"] in {"yes", "no"}, completed.stdout

@@ -87,9 +87,11 @@ BASE_FILES = {
     "src/{package}/drift_reference.py",
 }
 SERVING_FILES = {
+    "benchmarks/bench_serving.py",
     "src/{package}/canary.py",
     "src/{package}/serve/__init__.py",
     "src/{package}/serve/app.py",
+    "src/{package}/serve/batching.py",
     "src/{package}/serve/drift.py",
     "src/{package}/serve/drift_statistics.py",
     "src/{package}/serve/health.py",
@@ -104,6 +106,7 @@ SERVING_FILES = {
     "tests/serving/__init__.py",
     "tests/serving/conftest.py",
     "tests/serving/support.py",
+    "tests/serving/test_batching.py",
     "tests/serving/test_canary.py",
     "tests/serving/test_drift.py",
     "tests/serving/test_headers_and_logs.py",

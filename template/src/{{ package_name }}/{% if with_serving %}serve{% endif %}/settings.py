@@ -25,6 +25,7 @@ class ServiceSettings(BaseModel):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     cuda_memory_fraction: float = Field(default=0.5, gt=0, le=1)
     torch_threads: int = Field(default=1, ge=1, le=256)
+    max_batch_rows: int = Field(default=1024, ge=1)  # rows of waiting requests scored together
     max_body_bytes: int = Field(default=1 << 20, ge=1024)
     readiness_interval_seconds: float = Field(default=10.0, gt=0)
     readiness_latency_budget_seconds: float = Field(default=0.25, gt=0)
