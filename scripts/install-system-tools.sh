@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run by scripts/test: install what the generated-project checks need and PyPI does not carry,
 # each only when missing: promtool, amtool and wrk from Debian, the dashboard type-checker
-# from npm (exact versions in tests/grafana/package-lock.json).
+# and the SARIF schema from npm (exact versions in tests/grafana/ and tests/sarif/package-lock.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,10 +35,12 @@ if [ "${#missing[@]}" -gt 0 ]; then
     fi
 fi
 
-# `npm ci` again whenever the lock changed since the last install.
-npm_folder="tests/grafana"
-stamp="$npm_folder/node_modules/.installed-from-package-lock.json"
-if ! cmp -s "$npm_folder/package-lock.json" "$stamp"; then
-    npm ci --prefix "$npm_folder" --no-audit --no-fund --loglevel=error
-    cp "$npm_folder/package-lock.json" "$stamp"
-fi
+# `npm ci` again whenever a lock changed since the last install.
+for npm_folder in tests/grafana tests/sarif; do
+    stamp="$npm_folder/node_modules/.installed-from-package-lock.json"
+    if ! cmp -s "$npm_folder/package-lock.json" "$stamp"; then
+        # --ignore-scripts: only files are needed (the dashboard's types, SARIF's schema).
+        npm ci --prefix "$npm_folder" --no-audit --no-fund --loglevel=error --ignore-scripts
+        cp "$npm_folder/package-lock.json" "$stamp"
+    fi
+done

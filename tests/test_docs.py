@@ -63,3 +63,18 @@ def test_every_question_section_names_a_question() -> None:
     assert not unknown, f"headings that name no copier.yml question: {sorted(unknown)}"
     duplicated = sorted({name for name in documented if documented.count(name) > 1})
     assert not duplicated, f"questions documented more than once: {duplicated}"
+
+
+AUDIT_PAGE = REPO_ROOT / "docs" / "reference" / "audit.md"
+
+
+def test_every_audit_rule_has_its_row_in_the_rules_page() -> None:
+    from hermetic.audit.engine import ALL_RULES  # noqa: PLC0415 - only this test needs it
+
+    rows = re.findall(r"^\| (HM\d{3}) \| `([^`]+)` \| (\w+) \| ([^|]+) \|", _audit_page(), re.M)
+    expected = [(r.id, r.name, r.severity.value, r.title) for r in ALL_RULES]
+    assert [(i, n, s, t.strip()) for i, n, s, t in rows] == expected
+
+
+def _audit_page() -> str:
+    return AUDIT_PAGE.read_text(encoding="utf-8")

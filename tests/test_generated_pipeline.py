@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from hermetic.audit.engine import run_audit
 from tests.generation import dvc, fresh_clone, run_in
 from tests.helpers import git, read_answers
 
@@ -166,3 +167,12 @@ def test_the_serving_benchmark_prints_its_figures_and_flags_the_leaking_control(
     assert float(printed["soak leaking RSS growth"].split()[0]) > 1.0, completed.stdout
     assert printed["soak leaking flagged as leaking"] == "yes", completed.stdout
     assert printed["soak instrumented flagged as leaking"] in {"yes", "no"}, completed.stdout
+
+
+def test_hermetic_audit_finds_no_hazard_after_repro(reproduced: tuple[Path, str]) -> None:
+    clone, _ = reproduced
+    report = run_audit(clone)
+    assert report.findings == (), [
+        f"{f.path}:{f.line} {f.rule_id} {f.message}" for f in report.findings
+    ]
+    assert report.files > 50

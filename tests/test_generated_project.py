@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+from hermetic.audit.engine import ALL_RULES, run_audit
 from tests.generation import VARIANTS, run_in
 from tests.helpers import (
     REPO_ROOT,
@@ -178,3 +179,11 @@ def test_earliest_lock_date_is_the_day_after_the_newest_pinned_file(project: Pat
     assert earliest is not None
     day_after = date.fromisoformat(newest_upload[:10]) + timedelta(days=1)
     assert earliest.group(1) == day_after.isoformat()
+
+
+def test_hermetic_audit_finds_no_hazard(project: Path) -> None:
+    report = run_audit(project)
+    assert report.findings == (), [
+        f"{f.path}:{f.line} {f.rule_id} {f.message}" for f in report.findings
+    ]
+    assert len(report.rules) == len(ALL_RULES)

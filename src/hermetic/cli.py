@@ -15,6 +15,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from hermetic import __version__
+from hermetic.audit.engine import run_audit
+from hermetic.audit.report import ReportFormat, render
 from hermetic.errors import HermeticError
 from hermetic.scaffold import NewProjectRequest, new_project, parse_data_pairs
 from hermetic.steps import StepReporter
@@ -109,3 +111,34 @@ def new(
     if no_lock:
         next_steps.insert(1, "uv lock && git add uv.lock && git commit -m 'Lock dependencies'")
     console.print("Next: " + " && ".join(escape(step) for step in next_steps))
+
+
+def _rule_ids(values: list[str] | None) -> list[str]:
+    """`--select HM1,HM202 --select HM3` -> ["HM1", "HM202", "HM3"]."""
+    return [part.strip() for value in values or [] for part in value.split(",") if part.strip()]
+
+
+@app.command()
+def audit(
+    path: Annotated[Path, typer.Argument(help="Repository to audit.")] = Path(),
+    report_format: Annotated[
+        ReportFormat, typer.Option("--format", help="text for people, json, sarif for scanning.")
+    ] = ReportFormat.TEXT,
+    select: Annotated[
+        list[str] | None,
+        typer.Option(help="Only these rule IDs or prefixes (comma-separated; repeatable)."),
+    ] = None,
+    ignore: Annotated[
+        list[str] | None,
+        typer.Option(help="Skip these rule IDs or prefixes (comma-separated; repeatable)."),
+    ] = None,
+) -> None:
+    """Find ML-repository hazards: unlocked dependencies, unpinned images, pickle, notebooks...
+
+    Exit 0 when clean, 1 with findings, 2 when the audit could not run.
+    """
+    with _exit_codes(_console()):
+        report = run_audit(path, _rule_ids(select), _rule_ids(ignore))
+    typer.echo(render(report, report_format), nl=False)
+    if report.findings:
+        raise typer.Exit(1)

@@ -1,0 +1,163 @@
+"""The files an audit reads: git's view when the path is a git repository, else a walk."""
+
+from __future__ import annotations
+
+import fnmatch
+import subprocess
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path, PurePosixPath
+
+import yaml
+
+# Never audited: tool caches and environments, whatever git says.
+SKIPPED_DIRECTORIES = frozenset(
+    {
+        ".git",
+        ".venv",
+        "venv",
+        "node_modules",
+        "__pycache__",
+        ".mypy_cache",
+        ".ruff_cache",
+        ".pytest_cache",
+        ".tox",
+        ".nox",
+        "site-packages",
+    }
+)
+TEXT_LIMIT_BYTES = 2 * 1024 * 1024
+
+
+@dataclass
+class Repository:
+    """ROOT and its files (relative POSIX paths), minus EXCLUDE globs; reads are cached."""
+
+    root: Path
+    files: tuple[str, ...]
+    in_git: bool
+    tracked: frozenset[str] = frozenset()
+    _texts: dict[str, str | None] = field(default_factory=dict, repr=False)
+
+    def text(self, path: str) -> str | None:
+        """The file's text; None when it is binary, not UTF-8, or over 2 MiB."""
+        if path not in self._texts:
+            self._texts[path] = _read_text(self.root / path)
+        return self._texts[path]
+
+    def lines(self, path: str) -> list[str]:
+        text = self.text(path)
+        return [] if text is None else text.splitlines()
+
+    def size(self, path: str) -> int:
+        return (self.root / path).stat().st_size
+
+    def matching(self, *patterns: str) -> list[str]:
+        """Files whose path or file name matches one of the glob PATTERNS (fnmatch)."""
+        return [
+            path
+            for path in self.files
+            if any(
+                fnmatch.fnmatch(path, pattern) or fnmatch.fnmatch(PurePosixPath(path).name, pattern)
+                for pattern in patterns
+            )
+        ]
+
+    @cached_property
+    def dvc_outputs(self) -> frozenset[str]:
+        """Paths DVC manages: outs of *.dvc files and of dvc.yaml stages (files or folders)."""
+        outputs: set[str] = set()
+        for path in self.matching("*.dvc", "dvc.yaml"):
+            document = _yaml_or_none(self.text(path))
+            if not isinstance(document, dict):
+                continue
+            base = PurePosixPath(path).parent
+            stages = document.get("stages", {}) if path.endswith("dvc.yaml") else {"": document}
+            for stage in stages.values() if isinstance(stages, dict) else ():
+                for out in stage.get("outs", []) if isinstance(stage, dict) else ():
+                    name = next(iter(out)) if isinstance(out, dict) else out
+                    if isinstance(name, str):
+                        outputs.add((base / name).as_posix().removeprefix("./"))
+        return frozenset(outputs)
+
+    def managed_by_dvc(self, path: str) -> bool:
+        return any(path == out or path.startswith(f"{out}/") for out in self.dvc_outputs)
+
+
+def load_repository(root: Path, exclude: Iterable[str] = ()) -> Repository:
+    """The files to audit under ROOT; git's tracked and untracked-but-not-ignored files if ROOT
+    is a git work tree, else every file under it."""
+    patterns = tuple(exclude)
+    listed = _git_files(root)
+    in_git = listed is not None
+    candidates = listed if listed is not None else _walk(root)
+    files = tuple(
+        sorted(
+            path
+            for path in candidates
+            if not SKIPPED_DIRECTORIES & set(PurePosixPath(path).parts[:-1])
+            and not any(fnmatch.fnmatch(path, pattern) for pattern in patterns)
+            and (root / path).is_file()
+        )
+    )
+    tracked = frozenset(_git_tracked(root)) if in_git else frozenset()
+    return Repository(root, files, in_git, tracked)
+
+
+def _git(root: Path, *arguments: str) -> list[str] | None:
+    try:
+        completed = subprocess.run(
+            ["git", "-C", str(root), *arguments],
+            capture_output=True,
+            check=False,
+        )
+    except FileNotFoundError:
+        return None
+    if completed.returncode != 0:
+        return None
+    return [name for name in completed.stdout.decode("utf-8", "replace").split("\0") if name]
+
+
+def _git_files(root: Path) -> list[str] | None:
+    inside = _git(root, "rev-parse", "--show-prefix")
+    if inside is None:
+        return None
+    return _git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+
+
+def _git_tracked(root: Path) -> list[str]:
+    return _git(root, "ls-files", "-z", "--cached") or []
+
+
+def _walk(root: Path) -> list[str]:
+    found: list[str] = []
+    for path in root.rglob("*"):
+        relative = path.relative_to(root)
+        if path.is_file() and not SKIPPED_DIRECTORIES & set(relative.parts[:-1]):
+            found.append(relative.as_posix())
+    return found
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        if path.stat().st_size > TEXT_LIMIT_BYTES:
+            return None
+        data = path.read_bytes()
+    except OSError:
+        return None
+    if b"\0" in data[:8192]:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _yaml_or_none(text: str | None) -> object:
+    if text is None:
+        return None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
