@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import fnmatch
+import functools
+import re
 import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -55,14 +57,8 @@ class Repository:
 
     def matching(self, *patterns: str) -> list[str]:
         """Files whose path or file name matches one of the glob PATTERNS (fnmatch)."""
-        return [
-            path
-            for path in self.files
-            if any(
-                fnmatch.fnmatch(path, pattern) or fnmatch.fnmatch(PurePosixPath(path).name, pattern)
-                for pattern in patterns
-            )
-        ]
+        matches = _glob_regex(patterns).fullmatch
+        return [path for path in self.files if matches(path) or matches(path.rsplit("/", 1)[-1])]
 
     @cached_property
     def dvc_outputs(self) -> frozenset[str]:
@@ -83,6 +79,12 @@ class Repository:
 
     def managed_by_dvc(self, path: str) -> bool:
         return any(path == out or path.startswith(f"{out}/") for out in self.dvc_outputs)
+
+
+@functools.lru_cache(maxsize=256)
+def _glob_regex(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """One compiled expression for PATTERNS, with fnmatch's meaning (case-sensitive)."""
+    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
 
 
 def load_repository(root: Path, exclude: Iterable[str] = ()) -> Repository:
