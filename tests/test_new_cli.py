@@ -240,7 +240,7 @@ def test_a_non_empty_destination_is_refused_and_left_untouched(
     result = new(template_repo, destination, "--no-lock")
     assert result.exit_code == 2
     assert "already exists and is not an empty directory" in result.stderr
-    assert "copier update" in result.stderr
+    assert "hermetic update" in result.stderr
     assert [entry.name for entry in destination.iterdir()] == ["notes.txt"]
     assert precious.read_text(encoding="utf-8") == "do not lose me"
 

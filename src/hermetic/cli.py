@@ -21,6 +21,7 @@ from hermetic.errors import HermeticError
 from hermetic.scaffold import NewProjectRequest, new_project, parse_data_pairs
 from hermetic.steps import StepReporter
 from hermetic.template_source import checkout_root, resolve_template_source
+from hermetic.update import UpdateRequest, UpdateSummary, update_project
 
 app = typer.Typer(
     help="Scaffold ML repositories that are production systems from their first commit.",
@@ -111,6 +112,58 @@ def new(
     if no_lock:
         next_steps.insert(1, "uv lock && git add uv.lock && git commit -m 'Lock dependencies'")
     console.print("Next: " + " && ".join(escape(step) for step in next_steps))
+
+
+@app.command()
+def update(
+    path: Annotated[Path, typer.Argument(help="The generated project.")] = Path(),
+    vcs_ref: Annotated[
+        str | None,
+        typer.Option(help="Template git ref to update to.", show_default="latest tag"),
+    ] = None,
+    pretend: Annotated[
+        bool, typer.Option("--pretend", help="Show what would change; change nothing.")
+    ] = False,
+    defaults: Annotated[
+        bool, typer.Option("--defaults", help="Default answers for new questions.")
+    ] = False,
+    data: Annotated[
+        list[str] | None,
+        typer.Option("--data", "-d", help="An answer, KEY=VALUE; repeatable."),
+    ] = None,
+) -> None:
+    """Pull template changes into a project; exit 1 when a conflict is left to resolve."""
+    console = _console()
+    with _exit_codes(console):
+        request = UpdateRequest(path, vcs_ref, pretend, defaults, parse_data_pairs(data or []))
+        summary = update_project(request, StepReporter(console))
+    _report_update(console, summary)
+    if summary.conflicts:
+        raise typer.Exit(1)
+
+
+def _report_update(console: Console, summary: UpdateSummary) -> None:
+    would = "would be " if summary.pretend else ""
+    for label, paths in (
+        ("changed", summary.changed),
+        ("added", summary.added),
+        ("removed", summary.removed),
+    ):
+        for path in paths:
+            console.print(f"{would}{label}: {escape(path)}")
+    for path in summary.conflicts:
+        console.print(f"[red]conflict:[/] {escape(path)}")
+    if summary.conflicts:
+        console.print(
+            f"{len(summary.conflicts)} file(s) {'would need' if summary.pretend else 'need'} "
+            "resolving: edit the <<<<<<< / >>>>>>> blocks (or apply the .rej files), then "
+            "`uv lock` if pyproject.toml was one of them, and commit"
+        )
+    elif summary.touched:
+        done = "would change" if summary.pretend else "changed"
+        console.print(f"[green]{done}[/] {summary.touched} file(s); no conflicts")
+    else:
+        console.print("[green]Up to date:[/] the template changes nothing")
 
 
 def _rule_ids(values: list[str] | None) -> list[str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
-import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -16,7 +15,6 @@ from typing import Any
 import yaml
 from copier import run_copy
 from copier.errors import CopierError, InteractiveSessionError
-from rich.markup import escape
 
 from hermetic.errors import (
     CannotRunError,
@@ -105,7 +103,7 @@ def _check_destination(destination: Path) -> None:
         raise DestinationNotEmptyError(
             f"{destination} already exists and is not an empty directory",
             "choose a new directory name; hermetic never writes over existing files "
-            "(to pull template changes into an existing project use `copier update --trust`)",
+            "(to pull template changes into an existing project use `hermetic update`)",
         )
 
 
@@ -139,8 +137,7 @@ def _staging_directory(destination: Path) -> Iterator[Path]:
 
 
 def _render(request: NewProjectRequest, staging: Path, reporter: StepReporter) -> dict[str, Any]:
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with reporter.warnings_as_notes():
         try:
             worker = run_copy(
                 request.template,
@@ -171,8 +168,6 @@ def _render(request: NewProjectRequest, staging: Path, reporter: StepReporter) -
                 f"copier could not render {request.template!r}: {error}",
                 "check the template source and --vcs-ref (a tag, branch or commit of it)",
             ) from error
-    for warning in caught:
-        reporter.console.print(f"[yellow]note:[/] {escape(str(warning.message))}")
     _check_data_against_questions(request.data, worker.template.questions_data)
     answers = _read_answers(staging)
     if "_commit" not in answers:

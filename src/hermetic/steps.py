@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from time import perf_counter
@@ -30,3 +31,12 @@ class StepReporter:
     def _finish(self, label: str, started: float, mark: str) -> None:
         elapsed = perf_counter() - started
         self.console.print(f"{mark} {escape(label)} [dim]({elapsed:.1f} s)[/]")
+
+    @contextmanager
+    def warnings_as_notes(self) -> Iterator[None]:
+        """Python warnings raised in the block (copier's) shown as notes once it succeeds."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield
+        for warning in caught:
+            self.console.print(f"[yellow]note:[/] {escape(str(warning.message))}")
