@@ -78,3 +78,14 @@ def test_every_audit_rule_has_its_row_in_the_rules_page() -> None:
 
 def _audit_page() -> str:
     return AUDIT_PAGE.read_text(encoding="utf-8")
+
+
+def test_every_project_owned_file_is_in_the_ownership_table() -> None:
+    documents = yaml.load_all(
+        (REPO_ROOT / "copier.yml").read_text(encoding="utf-8"), Loader=_CopierConfigLoader
+    )
+    (settings,) = [doc for doc in documents if doc and "_skip_if_exists" in doc]
+    page = (REPO_ROOT / "docs" / "reference" / "updates.md").read_text(encoding="utf-8")
+    (owned_row,) = [line for line in page.splitlines() if "| the project |" in line]
+    for pattern in settings["_skip_if_exists"]:
+        assert f"`{pattern.replace('*', '<package>')}`" in owned_row, pattern

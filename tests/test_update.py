@@ -17,6 +17,10 @@ from tests.helpers import TEMPLATE_TAG, git, read_answers
 README = "template/README.md.jinja"
 NEW_FILE = "template/CONTRIBUTING.md"
 V2 = "v0.2.0"
+V3 = "v0.3.0"
+REMOVED_IN_V3 = "template/data/raw/.gitignore"
+# Owned by the project once generated (copier's _skip_if_exists): v2 changes both.
+USER_OWNED = ("template/params.yaml", "template/src/{{ package_name }}/features.py")
 
 
 def invoke(*arguments: str) -> Result:
@@ -33,16 +37,28 @@ def template_v1(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -
 
 @pytest.fixture(scope="module")
 def template_v2(template_v1: Path) -> Path:
-    """v0.2.0: one README line changed, CONTRIBUTING.md added."""
+    """v0.2.0: one README line changed, CONTRIBUTING.md added. v0.3.0: CONTRIBUTING.md
+    extended, a file removed. Every update below names its version."""
     readme = template_v1 / README
     text = readme.read_text(encoding="utf-8")
     first_line = text.splitlines()[0]
     readme.write_text(text.replace(first_line, first_line + " (v2)", 1), encoding="utf-8")
     (template_v1 / NEW_FILE).write_text("# Contributing\n\nRun the checks first.\n")
-    git("add", "--all", cwd=template_v1)
-    git("commit", "--quiet", "-m", "v2", cwd=template_v1)
-    git("tag", V2, cwd=template_v1)
+    for owned in USER_OWNED:
+        with (template_v1 / owned).open("a", encoding="utf-8") as project_owned:
+            project_owned.write("# v2 would add this line\n")
+    _release(template_v1, V2)
+    with (template_v1 / NEW_FILE).open("a", encoding="utf-8") as contributing:
+        contributing.write("\nThen open a pull request.\n")
+    (template_v1 / REMOVED_IN_V3).unlink()
+    _release(template_v1, V3)
     return template_v1
+
+
+def _release(template: Path, tag: str) -> None:
+    git("add", "--all", cwd=template)
+    git("commit", "--quiet", "-m", tag, cwd=template)
+    git("tag", tag, cwd=template)
 
 
 @pytest.fixture
@@ -73,6 +89,56 @@ def tree_digest(root: Path) -> dict[str, str]:
 def commit(project: Path, message: str) -> None:
     git("add", "--all", cwd=project)
     git("commit", "--quiet", "-m", message, cwd=project)
+
+
+def files_of(project: Path) -> dict[str, str]:
+    """The project's files outside .git, by content hash."""
+    return {
+        path: digest
+        for path, digest in tree_digest(project).items()
+        if not path.startswith(".git/")
+    }
+
+
+def test_v1_to_v3_at_once_equals_v1_to_v2_to_v3(
+    project_v1: Callable[[], Path], template_v2: Path, tmp_path: Path
+) -> None:
+    stepwise = project_v1().rename(tmp_path / "stepwise")
+    at_once = project_v1()
+    for project in (stepwise, at_once):
+        params = project / "params.yaml"
+        params.write_text(params.read_text(encoding="utf-8") + "# tuned\n", encoding="utf-8")
+        commit(project, "Team edits")
+    assert invoke("update", str(stepwise), "--defaults", "--vcs-ref", V2).exit_code == 0
+    commit(stepwise, "Update to v2")
+    result = invoke("update", str(stepwise), "--defaults", "--vcs-ref", V3)
+    assert result.exit_code == 0, result.output
+    assert "removed: data/raw/.gitignore" in result.stderr
+    result = invoke("update", str(at_once), "--defaults", "--vcs-ref", V3)
+    assert result.exit_code == 0, result.output
+    assert files_of(stepwise) == files_of(at_once)
+    assert not (at_once / "data" / "raw" / ".gitignore").exists()
+
+
+def test_without_user_edits_an_update_equals_a_fresh_render(
+    project_v1: Callable[[], Path], template_v2: Path, tmp_path: Path
+) -> None:
+    """Every template-owned file equals v3's; the project-owned ones stay as they were."""
+    updated = project_v1()
+    package = read_answers(updated)["package_name"]
+    owned = {"params.yaml", f"src/{package}/features.py"}
+    before = {path: (updated / path).read_bytes() for path in owned}
+    assert invoke("update", str(updated), "--defaults", "--vcs-ref", V3).exit_code == 0
+    fresh = tmp_path / "fresh"
+    result = invoke(
+        "new", str(fresh), "--template", str(template_v2), "--vcs-ref", V3,
+        "--defaults", "--no-lock",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    for path in owned:
+        assert (updated / path).read_bytes() == before[path] != (fresh / path).read_bytes()
+    template_owned = {path: d for path, d in files_of(updated).items() if path not in owned}
+    assert template_owned == {path: d for path, d in files_of(fresh).items() if path not in owned}
 
 
 def test_update_refuses_a_dirty_tree(project_v1: Callable[[], Path], template_v2: Path) -> None:
@@ -107,7 +173,7 @@ def test_pretend_reports_the_update_and_changes_no_byte(
 ) -> None:
     project = project_v1()
     before = tree_digest(project)
-    result = invoke("update", str(project), "--pretend", "--defaults")
+    result = invoke("update", str(project), "--pretend", "--defaults", "--vcs-ref", V2)
     assert result.exit_code == 0, result.output
     assert "would be changed: README.md" in result.stderr
     assert "would be added: CONTRIBUTING.md" in result.stderr
@@ -124,13 +190,15 @@ def test_template_changes_arrive_and_user_edits_survive(
     features = project / "src" / package / "features.py"
     features.write_text(features.read_text(encoding="utf-8") + "\n# our own note\n")
     commit(project, "Team edits")
-    result = invoke("update", str(project), "--defaults")
+    result = invoke("update", str(project), "--defaults", "--vcs-ref", V2)
     assert result.exit_code == 0, result.output
     assert "changed: README.md" in result.stderr
     assert "added: CONTRIBUTING.md" in result.stderr
     assert "no conflicts" in result.stderr
     assert "(v2)" in (project / "README.md").read_text(encoding="utf-8").splitlines()[0]
     assert params.read_text(encoding="utf-8").endswith("# tuned by the team\n")
+    for owned in (params, features):
+        assert "v2 would add" not in owned.read_text(encoding="utf-8"), f"{owned} is the team's"
     assert features.read_text(encoding="utf-8").endswith("# our own note\n")
     assert read_answers(project)["_commit"] == V2
 
@@ -144,7 +212,7 @@ def test_a_conflicting_edit_exits_1_and_names_the_file(
     lines[0] = lines[0].rstrip("\n") + " (ours)\n"
     readme.write_text("".join(lines), encoding="utf-8")
     commit(project, "Our title")
-    result = invoke("update", str(project), "--defaults")
+    result = invoke("update", str(project), "--defaults", "--vcs-ref", V2)
     assert result.exit_code == 1, result.output
     assert "conflict: README.md" in result.stderr
     assert "<<<<<<< " in readme.read_text(encoding="utf-8")
