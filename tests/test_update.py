@@ -4,6 +4,7 @@ template changes in beside user edits, and exits 1 naming any conflict it leaves
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -20,11 +21,22 @@ V2 = "v0.2.0"
 V3 = "v0.3.0"
 REMOVED_IN_V3 = "template/data/raw/.gitignore"
 # Owned by the project once generated (copier's _skip_if_exists): v2 changes both.
+MIGRATED = "added_by_the_v3_migration: true"
 USER_OWNED = ("template/params.yaml", "template/src/{{ package_name }}/features.py")
 
 
 def invoke(*arguments: str) -> Result:
     return CliRunner().invoke(app, list(arguments))
+
+
+def generate_from(template: Path, version: str, destination: Path, *extra: str) -> Path:
+    """`hermetic new` from TEMPLATE at VERSION with default answers."""
+    result = invoke(
+        "new", str(destination), "--template", str(template), "--vcs-ref", version,
+        "--defaults", *extra,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return destination
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +63,17 @@ def template_v2(template_v1: Path) -> Path:
     with (template_v1 / NEW_FILE).open("a", encoding="utf-8") as contributing:
         contributing.write("\nThen open a pull request.\n")
     (template_v1 / REMOVED_IN_V3).unlink()
+    _add_migration(template_v1, V3, f"printf '{MIGRATED}\\n' >> params.yaml")
     _release(template_v1, V3)
     return template_v1
+
+
+def _add_migration(template: Path, version: str, command: str) -> None:
+    """A copier migration: runs once when a project is updated across VERSION."""
+    config = template / "copier.yml"
+    settings, separator, rest = config.read_text(encoding="utf-8").partition("\n---\n")
+    migration = f"_migrations:\n  - version: {version}\n    command: {json.dumps(command)}\n"
+    config.write_text(f"{settings}\n{migration}{separator}{rest}", encoding="utf-8")
 
 
 def _release(template: Path, tag: str) -> None:
@@ -66,13 +87,7 @@ def project_v1(template_v1: Path, tmp_path: Path) -> Callable[[], Path]:
     """Generate (without locking, for speed) a project from v0.1.0."""
 
     def generate() -> Path:
-        destination = tmp_path / "project"
-        result = invoke(
-            "new", str(destination), "--template", str(template_v1), "--vcs-ref", TEMPLATE_TAG,
-            "--defaults", "--no-lock",
-        )  # fmt: skip
-        assert result.exit_code == 0, result.output
-        return destination
+        return generate_from(template_v1, TEMPLATE_TAG, tmp_path / "project", "--no-lock")
 
     return generate
 
@@ -129,14 +144,11 @@ def test_without_user_edits_an_update_equals_a_fresh_render(
     owned = {"params.yaml", f"src/{package}/features.py"}
     before = {path: (updated / path).read_bytes() for path in owned}
     assert invoke("update", str(updated), "--defaults", "--vcs-ref", V3).exit_code == 0
-    fresh = tmp_path / "fresh"
-    result = invoke(
-        "new", str(fresh), "--template", str(template_v2), "--vcs-ref", V3,
-        "--defaults", "--no-lock",
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
+    fresh = generate_from(template_v2, V3, tmp_path / "fresh", "--no-lock")
+    # Project-owned files change only by the release's migration, never by the template.
+    migrated = {**before, "params.yaml": before["params.yaml"] + f"{MIGRATED}\n".encode()}
     for path in owned:
-        assert (updated / path).read_bytes() == before[path] != (fresh / path).read_bytes()
+        assert (updated / path).read_bytes() == migrated[path] != (fresh / path).read_bytes()
     template_owned = {path: d for path, d in files_of(updated).items() if path not in owned}
     assert template_owned == {path: d for path, d in files_of(fresh).items() if path not in owned}
 
@@ -239,12 +251,7 @@ def template_dropping_a_dependency(
 def test_a_changed_pyproject_gets_a_fresh_lock_not_a_merged_one(
     template_dropping_a_dependency: Path, tmp_path: Path
 ) -> None:
-    project = tmp_path / "project"
-    result = invoke(
-        "new", str(project), "--template", str(template_dropping_a_dependency),
-        "--vcs-ref", TEMPLATE_TAG, "--defaults",
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
+    project = generate_from(template_dropping_a_dependency, TEMPLATE_TAG, tmp_path / "project")
     assert 'name = "types-pyyaml"' in (project / "uv.lock").read_text(encoding="utf-8")
     result = invoke("update", str(project), "--defaults")
     assert result.exit_code == 0, result.output
@@ -253,3 +260,21 @@ def test_a_changed_pyproject_gets_a_fresh_lock_not_a_merged_one(
     lock = (project / "uv.lock").read_text(encoding="utf-8")
     assert 'name = "types-pyyaml"' not in lock
     assert "<<<<<<<" not in lock
+
+
+def test_a_release_migration_edits_a_project_owned_file_once(
+    project_v1: Callable[[], Path], template_v2: Path
+) -> None:
+    project = project_v1()
+    params = project / "params.yaml"
+    params.write_text(params.read_text(encoding="utf-8") + "# tuned\n", encoding="utf-8")
+    commit(project, "Team edits")
+    assert invoke("update", str(project), "--defaults", "--vcs-ref", V2).exit_code == 0
+    assert MIGRATED not in params.read_text(encoding="utf-8"), "v2 is before the migration"
+    commit(project, "Update to v2")
+    result = invoke("update", str(project), "--defaults", "--vcs-ref", V3)
+    assert result.exit_code == 0, result.output
+    assert "changed: params.yaml" in result.stderr
+    text = params.read_text(encoding="utf-8")
+    assert text.count(MIGRATED) == 1
+    assert "# tuned\n" in text
