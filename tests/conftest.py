@@ -44,7 +44,7 @@ def template_files() -> list[str]:
     return [
         path
         for path in listed.splitlines()
-        if (path == "copier.yml" or path.startswith(("template/", "includes/")))
+        if (path == "copier.yml" or path.startswith(("template/", "includes/", "devcontainer/")))
         and (REPO_ROOT / path).exists()
     ]
 
