@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from textwrap import dedent
 
 from typer.testing import CliRunner, Result
 
 from hermetic.audit.engine import run_audit
+from hermetic.audit.model import Finding
+from hermetic.audit.repository import Repository
 from hermetic.cli import app
 from tests.helpers import git
 
@@ -39,3 +42,17 @@ def found(root: Path, *select: str) -> set[tuple[str, str, int]]:
 
 def audit_cli(*arguments: str) -> Result:
     return CliRunner().invoke(app, ["audit", *arguments])
+
+
+def audit(
+    check: Callable[[Repository], Iterator[Finding]], root: Path, files: dict[str, str]
+) -> list[Finding]:
+    """Write FILES (relative path -> dedented text) under ROOT and run one family's CHECK."""
+    plant(root, {path: dedent(text).lstrip("\n") for path, text in files.items()})
+    return list(check(Repository(root, tuple(sorted(files)), in_git=False)))
+
+
+def places(findings: list[Finding]) -> set[tuple[str, str, int]]:
+    """(rule, path, line) of each finding, checking that none is reported twice."""
+    assert len(findings) == len(set(findings)), "a hazard was reported twice"
+    return {(finding.rule_id, finding.path, finding.line) for finding in findings}

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from hermetic.audit.rules import images
-from tests.audit.test_kubernetes_rules import audit, places
+from tests.audit.planting import audit, places
 
 DIGEST = "sha256:" + "ab" * 32
 UNPINNED = "HM201"

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from textwrap import dedent
 
 import pytest
 
-from hermetic.audit.model import Finding
-from hermetic.audit.repository import Repository
 from hermetic.audit.rules import kubernetes
-from tests.audit.planting import plant
+from tests.audit.planting import audit, places
 
 RESOURCES = "HM401"
 PROBES = "HM402"
@@ -31,20 +28,6 @@ COMPLETE_DEPLOYMENT = """
               readinessProbe: {httpGet: {path: /health/ready, port: 8000}}
               livenessProbe: {httpGet: {path: /health/live, port: 8000}}
     """
-
-
-def audit(
-    check: Callable[[Repository], Iterator[Finding]], root: Path, files: dict[str, str]
-) -> list[Finding]:
-    """Write FILES (relative path -> dedented text) under ROOT and run CHECK over them."""
-    plant(root, {path: dedent(text).lstrip("\n") for path, text in files.items()})
-    return list(check(Repository(root, tuple(sorted(files)), in_git=False)))
-
-
-def places(findings: list[Finding]) -> set[tuple[str, str, int]]:
-    """(rule, path, line) of each finding, checking that none is reported twice."""
-    assert len(findings) == len(set(findings)), "a hazard was reported twice"
-    return {(finding.rule_id, finding.path, finding.line) for finding in findings}
 
 
 def found(root: Path, files: dict[str, str]) -> set[tuple[str, str, int]]:

@@ -48,3 +48,8 @@ def test_large_data_tracked_by_git_is_reported_and_small_or_dvc_managed_is_not(
 def test_outside_git_nothing_is_in_git(tmp_path: Path) -> None:
     plant(tmp_path, {"data/train.parquet": b"\1" * (2 * MIB)})
     assert found(tmp_path, "HM502") == set()
+
+
+def test_outside_git_a_virtualenv_is_never_read(tmp_path: Path) -> None:
+    plant(tmp_path, {".venv/lib/x.ipynb": "{}", "node_modules/y/z.ipynb": "{}", "a.ipynb": "{}"})
+    assert found(tmp_path, "HM501") == {("HM501", "a.ipynb", 1)}

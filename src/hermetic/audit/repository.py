@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import functools
+import os
 import re
 import subprocess
 from collections.abc import Iterable
@@ -91,9 +92,12 @@ def load_repository(root: Path, exclude: Iterable[str] = ()) -> Repository:
     """The files to audit under ROOT; git's tracked and untracked-but-not-ignored files if ROOT
     is a git work tree, else every file under it."""
     patterns = tuple(exclude)
-    listed = _git_files(root)
-    in_git = listed is not None
-    candidates = listed if listed is not None else _walk(root)
+    tracked = _git(root, "ls-files", "-z", "--cached")  # None outside a git work tree
+    if tracked is None:
+        candidates = _walk(root)
+    else:
+        untracked = _git(root, "ls-files", "-z", "--others", "--exclude-standard") or []
+        candidates = tracked + untracked
     files = tuple(
         sorted(
             path
@@ -103,8 +107,7 @@ def load_repository(root: Path, exclude: Iterable[str] = ()) -> Repository:
             and (root / path).is_file()
         )
     )
-    tracked = frozenset(_git_tracked(root)) if in_git else frozenset()
-    return Repository(root, files, in_git, tracked)
+    return Repository(root, files, tracked is not None, frozenset(tracked or ()))
 
 
 def _git(root: Path, *arguments: str) -> list[str] | None:
@@ -121,23 +124,13 @@ def _git(root: Path, *arguments: str) -> list[str] | None:
     return [name for name in completed.stdout.decode("utf-8", "replace").split("\0") if name]
 
 
-def _git_files(root: Path) -> list[str] | None:
-    inside = _git(root, "rev-parse", "--show-prefix")
-    if inside is None:
-        return None
-    return _git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
-
-
-def _git_tracked(root: Path) -> list[str]:
-    return _git(root, "ls-files", "-z", "--cached") or []
-
-
 def _walk(root: Path) -> list[str]:
+    """Every file under ROOT, never descending into SKIPPED_DIRECTORIES (a .venv is big)."""
     found: list[str] = []
-    for path in root.rglob("*"):
-        relative = path.relative_to(root)
-        if path.is_file() and not SKIPPED_DIRECTORIES & set(relative.parts[:-1]):
-            found.append(relative.as_posix())
+    for directory, subdirectories, names in os.walk(root):
+        subdirectories[:] = [name for name in subdirectories if name not in SKIPPED_DIRECTORIES]
+        relative = Path(directory).relative_to(root)
+        found.extend((relative / name).as_posix() for name in names)
     return found
 
 

@@ -43,14 +43,14 @@ def check(repository: Repository) -> Iterator[Finding]:
     for path in repository.files:
         if PurePosixPath(path).suffix.lower() == ".ipynb":
             yield NOTEBOOK.at(path, 1, f"{path} is a Jupyter notebook")
-    for path in sorted(repository.tracked):
+    for path in repository.files:
         finding = _large_in_git(repository, path)
         if finding is not None:
             yield finding
 
 
 def _large_in_git(repository: Repository, path: str) -> Finding | None:
-    if path not in repository.files or repository.managed_by_dvc(path):
+    if path not in repository.tracked or repository.managed_by_dvc(path):
         return None
     size = repository.size(path)
     is_data = PurePosixPath(path).suffix.lower() in DATA_SUFFIXES
