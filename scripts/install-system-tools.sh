@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Run by scripts/test: install what the generated-project checks need and PyPI does not carry,
-# each only when missing: promtool, amtool and wrk from Debian, the dashboard type-checker
-# and the SARIF schema from npm (exact versions in tests/grafana/ and tests/sarif/package-lock.json).
+# Run by scripts/test: install what the generated-project checks need and the tool's lock does
+# not carry, each only when missing: promtool, amtool, wrk, a local OCI registry (docker-registry)
+# and skopeo from Debian; the dashboard type-checker, the SARIF schema and the devcontainer CLI
+# from npm (exact versions in tests/{grafana,sarif,devcontainer}/package-lock.json); checkov in
+# a virtualenv of its own (its pins clash with the tool's: hashes in tests/checkov/requirements.txt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +11,8 @@ missing=()
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
+command -v skopeo >/dev/null 2>&1 || missing+=(skopeo)
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 
 if [ "${#missing[@]}" -gt 0 ]; then
@@ -16,7 +20,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
         echo "missing ${missing[*]}: run as root, or apt-get install ${missing[*]}" >&2
         exit 2
     fi
-    # The prometheus packages start their daemons on install; a container has no init to run
+    # The prometheus and registry packages start their daemons on install; a container has no init to run
     # them, so services may not start during this install unless a policy already decides.
     if [ ! -e /usr/sbin/policy-rc.d ]; then
         printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
@@ -36,11 +40,22 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 # `npm ci` again whenever a lock changed since the last install.
-for npm_folder in tests/grafana tests/sarif; do
+for npm_folder in tests/grafana tests/sarif tests/devcontainer; do
     stamp="$npm_folder/node_modules/.installed-from-package-lock.json"
     if ! cmp -s "$npm_folder/package-lock.json" "$stamp"; then
-        # --ignore-scripts: only files are needed (the dashboard's types, SARIF's schema).
+        # --ignore-scripts: only files are needed (the dashboard's types, SARIF's schema, the
+        # devcontainer CLI's JavaScript).
         npm ci --prefix "$npm_folder" --no-audit --no-fund --loglevel=error --ignore-scripts
         cp "$npm_folder/package-lock.json" "$stamp"
     fi
 done
+
+# checkov, in tests/checkov/.venv: rebuilt whenever its hashed requirements changed.
+checkov_venv=tests/checkov/.venv
+if ! cmp -s tests/checkov/requirements.txt "$checkov_venv/installed-from-requirements.txt"; then
+    rm -rf "$checkov_venv"
+    uv venv --quiet --python 3.11 "$checkov_venv"
+    uv pip install --quiet --python "$checkov_venv/bin/python" --require-hashes \
+        -r tests/checkov/requirements.txt
+    cp tests/checkov/requirements.txt "$checkov_venv/installed-from-requirements.txt"
+fi

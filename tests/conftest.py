@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 
 from tests.generation import dvc, fresh_clone, generate_variant
 from tests.helpers import REPO_ROOT, TEMPLATE_TAG, git
+from tests.rendering import DEPLOY_VARIANTS, render_variant
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -69,15 +71,25 @@ def generated_project(
     template_repo: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Callable[[str], Path]:
     """Generate (once per session) and return the project of an answer variant."""
-    projects: dict[str, Path] = {}
 
-    def project_of(variant: str) -> Path:
-        if variant not in projects:
-            destination = tmp_path_factory.mktemp(f"generated-{variant}") / "project"
-            projects[variant] = generate_variant(variant, template_repo, destination)
-        return projects[variant]
+    def generate(variant: str) -> Path:
+        destination = tmp_path_factory.mktemp(f"generated-{variant}") / "project"
+        return generate_variant(variant, template_repo, destination)
 
-    return project_of
+    return functools.cache(generate)
+
+
+@pytest.fixture(scope="session")
+def rendered_variant(
+    template_repo: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[str], Path]:
+    """Render (once per session) and return the project of a deploy variant: files only."""
+
+    def render(variant: str) -> Path:
+        destination = tmp_path_factory.mktemp(f"rendered-{variant}") / "project"
+        return render_variant(template_repo, destination, DEPLOY_VARIANTS[variant])
+
+    return functools.cache(render)
 
 
 @pytest.fixture(scope="session")

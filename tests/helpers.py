@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -47,3 +49,15 @@ def read_answers(project: Path) -> dict[str, Any]:
 def normalized_distribution(name: str) -> str:
     """A distribution name as package indexes compare it (PEP 503)."""
     return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def http_status(url: str, timeout: float = 5) -> int | None:
+    """The status of a GET of a local URL, or None when nothing answers."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - a local URL
+            status: int = response.status
+            return status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except OSError:
+        return None

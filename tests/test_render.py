@@ -85,6 +85,13 @@ BASE_FILES = {
     "src/{package}/training/preemption.py",
     "src/{package}/training/seeding.py",
     "src/{package}/drift_reference.py",
+    "Dockerfile",
+    ".dockerignore",
+    ".devcontainer/cpu/Dockerfile",
+    ".devcontainer/cpu/devcontainer.json",
+    ".devcontainer/gpu/Dockerfile",
+    ".devcontainer/gpu/devcontainer.json",
+    ".devcontainer/uv-requirements.txt",
 }
 SERVING_FILES = {
     "benchmarks/bench_serving.py",
@@ -121,10 +128,33 @@ SERVING_FILES = {
     "monitoring/prometheus/rules.test.yml",
     "monitoring/prometheus/rules.yml",
 }
+KUBERNETES_FILES = {
+    "deploy/k8s/README.md",
+    "deploy/k8s/base/kustomization.yaml",
+    "deploy/k8s/base/kustomizeconfig.yaml",
+    "deploy/k8s/base/pytorchjob.yaml",
+    "deploy/k8s/base/training-job.yaml",
+    "deploy/k8s/base/training-network-policy.yaml",
+    "deploy/k8s/base/training-volumes.yaml",
+    "deploy/k8s/overlays/dev/kustomization.yaml",
+    "deploy/k8s/overlays/gpu/kustomization.yaml",
+    "deploy/k8s/overlays/prod/kustomization.yaml",
+}
+KUBERNETES_SERVING_FILES = {
+    "deploy/k8s/base/deployment.yaml",
+    "deploy/k8s/base/hpa.yaml",
+    "deploy/k8s/base/pdb.yaml",
+    "deploy/k8s/base/prometheus-rule.yaml",
+    "deploy/k8s/base/service.yaml",
+    "deploy/k8s/base/servicemonitor.yaml",
+    "deploy/k8s/base/serving-network-policy.yaml",
+    "src/{package}/prometheus_rule.py",
+    "tests/test_prometheus_rule.py",
+}
 WORKFLOW = ".github/workflows/ci.yml"
-# Prometheus, Alertmanager and Grafana template their own strings with {{ }}; Jinja's block
-# and comment markers must still never appear there.
-GO_TEMPLATED = "monitoring/"
+# Prometheus, Alertmanager and Grafana template their own strings with {{ }} (the PrometheusRule
+# is built from monitoring/'s rules); Jinja's block and comment markers must still never appear.
+GO_TEMPLATED = ("monitoring/", "deploy/k8s/base/prometheus-rule.yaml")
 
 # Pruned matrix: every value of every question at least once, the file-changing ones paired.
 MATRIX: list[dict[str, Any]] = [
@@ -148,6 +178,10 @@ def expected_files(answers: dict[str, Any], package: str) -> set[str]:
     files = {path.format(package=package) for path in BASE_FILES}
     if answers.get("with_serving", True):
         files |= {path.format(package=package) for path in SERVING_FILES}
+    if answers.get("with_k8s", True):
+        files |= KUBERNETES_FILES
+        if answers.get("with_serving", True):
+            files |= {path.format(package=package) for path in KUBERNETES_SERVING_FILES}
     if answers.get("ci", "github") == "github":
         files.add(WORKFLOW)
     return files
@@ -308,7 +342,8 @@ def test_workflow_actions_are_pinned_by_commit_sha(rendered: tuple[dict[str, Any
         assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", action), action
     commands = " ".join(step.get("run", "") for step in steps)
     assert "uv sync --locked" in commands
-    assert re.search(r"uv==\d+\.\d+\.\d+", commands)
+    # The uv of the DevContainers (tests/test_generated_containers.py checks its pins).
+    assert "--require-hashes --requirement .devcontainer/uv-requirements.txt" in commands
 
 
 _DVC_PLUGINS = {"s3": "dvc-s3", "gcs": "dvc-gs", "azure": "dvc-azure"}

@@ -6,6 +6,7 @@ import os
 import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -17,7 +18,9 @@ from rich.markup import escape
 from hermetic import __version__
 from hermetic.audit.engine import run_audit
 from hermetic.audit.report import ReportFormat, render
-from hermetic.errors import HermeticError
+from hermetic.errors import CannotRunError, HermeticError
+from hermetic.pin import check_pins, pin_images, render_check, render_pin
+from hermetic.registry import RegistryClient, parse_insecure_registry
 from hermetic.scaffold import NewProjectRequest, new_project, parse_data_pairs
 from hermetic.steps import StepReporter
 from hermetic.template_source import checkout_root, resolve_template_source
@@ -194,4 +197,53 @@ def audit(
         report = run_audit(path, _rule_ids(select), _rule_ids(ignore))
     typer.echo(render(report, report_format), nl=False)
     if report.findings:
+        raise typer.Exit(1)
+
+
+@app.command()
+def pin(
+    path: Annotated[
+        Path, typer.Argument(help="The project (or the hermetic-ml repository).")
+    ] = Path(),
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Change nothing: exit 1 when a reference lacks a digest or "
+            "disagrees with the image catalogue. Offline unless --online.",
+        ),
+    ] = False,
+    online: Annotated[
+        bool,
+        typer.Option(
+            "--online",
+            help="With --check: also ask the registries whether each tag "
+            "still points at its pinned digest.",
+        ),
+    ] = False,
+    insecure_registry: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--insecure-registry",
+            metavar="HOST[:PORT]",
+            help="Talk plain HTTP to this registry; repeatable.",
+        ),
+    ] = None,
+) -> None:
+    """Pin every image reference by digest (tag -> digest from its registry), or --check them.
+
+    Exit 0 when all is pinned, 1 when --check finds a problem, 2 when it could not run.
+    """
+    with _exit_codes(_console()):
+        if online and not check:
+            raise CannotRunError(
+                "--online only applies to --check", "run `hermetic pin --check --online PATH`"
+            )
+        client = RegistryClient(parse_insecure_registry(h) for h in insecure_registry or [])
+        if not check:
+            typer.echo(render_pin(pin_images(path, client, datetime.now(UTC).date())), nl=False)
+            return
+        report = check_pins(path, client if online else None)
+    typer.echo(render_check(report), nl=False)
+    if report.problems:
         raise typer.Exit(1)

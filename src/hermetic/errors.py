@@ -45,3 +45,35 @@ class CommandFailedError(CannotRunError):
 
 class LockFailedError(CannotRunError):
     pass
+
+
+class PathNotFoundError(CannotRunError):
+    pass
+
+
+class MalformedReferenceError(CannotRunError):
+    """An image reference that the OCI reference grammar does not accept."""
+
+
+class UnpinnableReferenceError(CannotRunError):
+    """An image reference that cannot be resolved or rewritten where it is written."""
+
+
+class RegistryError(CannotRunError):
+    """A registry could not tell the digest of a tag; nothing was changed (exit 2)."""
+
+
+class RegistryUnreachableError(RegistryError):
+    pass
+
+
+class UnknownImageError(RegistryError):
+    pass
+
+
+class RegistryAuthError(RegistryError):
+    pass
+
+
+class DigestMismatchError(RegistryError):
+    pass

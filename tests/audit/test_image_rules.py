@@ -121,6 +121,8 @@ def test_dockerfile_names_and_the_escape_directive(tmp_path: Path) -> None:
         "gpu.Dockerfile": "FROM nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04\n",
         "Dockerfile.dev": f"FROM python:3.11.8-slim@{DIGEST}\n",
         "Dockerfile.jinja": "FROM {{ base_image }}\n",
+        # A stage whose image is template markup is still a stage: --from=uv names it.
+        "deploy/Dockerfile.jinja": "FROM {{ uv.image }}:{{ uv.tag }} AS uv\nCOPY --from=uv /u /u\n",
         "README.md": "FROM python:3.9\n",
     }
     assert image_findings(tmp_path, files) == {

@@ -88,20 +88,25 @@ LITERAL_IMAGE_LINE = re.compile(r"^\s*(?:-\s+)?image:\s*([\"']?)([^\s\"'{}$#]+)\
 
 
 def check(repository: Repository) -> Iterator[Finding]:
-    overrides = list(_kustomize_overrides(repository))
-    overridden = {name for name, _ in overrides}
+    findings = (finding for use in image_uses(repository) for finding in _judge(use))
+    yield from dict.fromkeys(findings)  # a YAML anchor shared by several services: once
+    yield from _feature_findings(repository)
+
+
+def image_uses(repository: Repository) -> Iterator[ImageUse]:
+    """Every image reference that decides what runs, template markup (`{{`) aside: Dockerfiles,
+    compose services, dev containers, Kubernetes containers whose image no kustomization
+    `images:` entry overrides, and those entries (`hermetic pin` reads the same list)."""
+    overrides = list(kustomize_images(repository))
+    overridden = {override.name for override in overrides}
     uses = chain(
         _dockerfile_uses(repository),
         _compose_uses(repository),
         _devcontainer_image_uses(repository),
         (use for use in _kubernetes_uses(repository) if use.name not in overridden),
-        (use for _, use in overrides),
+        (ImageUse(o.path, node_line(o.entry), o.reference) for o in overrides),
     )
-    findings = (
-        finding for use in uses if TEMPLATE_MARKUP not in use.reference for finding in _judge(use)
-    )
-    yield from dict.fromkeys(findings)  # a YAML anchor shared by several services: once
-    yield from _feature_findings(repository)
+    return (use for use in uses if TEMPLATE_MARKUP not in use.reference)
 
 
 # --- References -------------------------------------------------------------------------------
@@ -299,9 +304,10 @@ def _images_in_dockerfile(path: str, text: str) -> Iterator[ImageUse]:
 
 
 def _from_image_and_alias(arguments: str) -> tuple[str, str | None]:
-    """FROM [--platform=P] IMAGE [AS ALIAS]."""
+    """FROM [--platform=P] IMAGE [AS ALIAS]; the alias is read from the end, so that an IMAGE
+    written as template markup with spaces (`{{ image }}`) still declares its stage."""
     words = [word for word in arguments.split() if not word.startswith("--")]
-    alias = words[2] if len(words) > 2 and words[1].lower() == "as" else None
+    alias = words[-1] if len(words) > 2 and words[-2].lower() == "as" else None
     return (words[0] if words else ""), alias
 
 
@@ -413,8 +419,18 @@ def _literal_image_lines(repository: Repository, path: str) -> Iterator[ImageUse
             yield ImageUse(path, number, literal[2])
 
 
-def _kustomize_overrides(repository: Repository) -> Iterator[tuple[str, ImageUse]]:
-    """(image name, new reference) of each kustomization `images:` entry that sets a version."""
+class KustomizeImage(NamedTuple):
+    """A kustomization `images:` ENTRY that sets a version: the image NAME it overrides in
+    every manifest, and the REFERENCE it puts there (newName or name, newTag, digest)."""
+
+    path: str
+    entry: yaml.Node
+    name: str
+    reference: str
+
+
+def kustomize_images(repository: Repository) -> Iterator[KustomizeImage]:
+    """Each kustomization `images:` entry that sets a version (newTag or digest)."""
     for path, kustomization in kustomizations(repository):
         for entry in sequence_items(mapping_value(kustomization, "images")):
             name = scalar_value(mapping_value(entry, "name"))
@@ -423,4 +439,4 @@ def _kustomize_overrides(repository: Repository) -> Iterator[tuple[str, ImageUse
             digest = scalar_value(mapping_value(entry, "digest"))
             if name and (tag or digest):
                 reference = f"{new_name}{f':{tag}' if tag else ''}{f'@{digest}' if digest else ''}"
-                yield name, ImageUse(path, node_line(entry), reference)
+                yield KustomizeImage(path, entry, name, reference)

@@ -1,0 +1,589 @@
+"""Helpers for the container tests: a Dockerfile reader, Docker's .dockerignore matching, and a
+build of a Dockerfile's stages on this machine, without Docker (no engine runs here).
+
+The build runs the Dockerfile's own instructions: COPY from the build context (the project as
+.dockerignore filters it) or from an earlier stage, ENV, WORKDIR, and RUN through `/bin/sh -c`
+with the stage's environment. Each stage's root filesystem is a directory; what a base image
+would provide comes from stand-ins on this machine, named in `BaseImages`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.helpers import REPO_ROOT, child_environment
+
+# The PATH of the python and uv images (the python image puts /usr/local/bin first).
+IMAGE_PATH = "/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin"
+# Paths that belong to the image's own filesystem; the rest (/usr/bin, /bin) is the machine's.
+IMAGE_PREFIXES = ("/app", "/opt", "/root", "/tmp", "/usr/local")
+
+
+def run(command: list[str], cwd: Path, **environment: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        command,
+        cwd=cwd,
+        env=child_environment(**environment),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@dataclass(frozen=True)
+class Instruction:
+    keyword: str
+    arguments: str
+    line: int
+
+
+@dataclass
+class Stage:
+    base: str
+    name: str | None
+    instructions: list[Instruction] = field(default_factory=list)
+
+    def all(self, keyword: str) -> list[Instruction]:
+        return [instruction for instruction in self.instructions if instruction.keyword == keyword]
+
+    def environment(self) -> dict[str, str]:
+        """The stage's ENV values, in order, literally (no $VARIABLE expanded)."""
+        values: dict[str, str] = {}
+        for instruction in self.all("ENV"):
+            values.update(environment_pairs(instruction.arguments))
+        return values
+
+    def last(self, keyword: str) -> Instruction | None:
+        found = self.all(keyword)
+        return found[-1] if found else None
+
+
+def read_dockerfile(path: Path) -> list[Stage]:
+    """A Dockerfile's stages: continuation lines joined, comment lines dropped (as Docker does)."""
+    stages: list[Stage] = []
+    pending = ""
+    start = 0
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if raw.lstrip().startswith("#") or (not raw.strip() and not pending):
+            continue
+        if not pending:
+            start = number
+        if raw.endswith("\\"):
+            pending += raw[:-1]
+            continue
+        text, pending = pending + raw, ""
+        keyword, _, arguments = text.strip().partition(" ")
+        instruction = Instruction(keyword.upper(), arguments.strip(), start)
+        if instruction.keyword == "FROM":
+            words = instruction.arguments.split()
+            named = len(words) == 3 and words[1].upper() == "AS"
+            assert len(words) == 1 or named, f"{path}:{start}: unexpected FROM {words}"
+            stages.append(Stage(base=words[0], name=words[2] if named else None))
+        else:
+            assert stages, f"{path}:{start}: {instruction.keyword} before the first FROM"
+            stages[-1].instructions.append(instruction)
+    assert not pending, f"{path}: the last line continues into nothing"
+    return stages
+
+
+def environment_pairs(arguments: str) -> dict[str, str]:
+    """`ENV A=1 B="two words"` as a dict (the legacy `ENV A 1` form is not used here)."""
+    pairs: dict[str, str] = {}
+    for word in shlex.split(arguments):
+        key, separator, value = word.partition("=")
+        assert separator, f"ENV {arguments!r}: write KEY=VALUE"
+        pairs[key] = value
+    return pairs
+
+
+def exec_form(arguments: str) -> list[str]:
+    """The JSON array of an exec-form instruction (CMD, ENTRYPOINT, HEALTHCHECK ... CMD)."""
+    loaded = json.loads(arguments)
+    assert isinstance(loaded, list), f"not an exec-form (JSON array) command: {arguments}"
+    assert all(isinstance(word, str) for word in loaded), arguments
+    return [str(word) for word in loaded]
+
+
+def split_flags(arguments: str) -> tuple[dict[str, str], list[str]]:
+    """The leading `--flag=value` options of COPY or RUN, and the remaining words."""
+    words = shlex.split(arguments) if not arguments.lstrip().startswith("[") else [arguments]
+    flags: dict[str, str] = {}
+    while words and words[0].startswith("--"):
+        key, _, value = words.pop(0)[2:].partition("=")
+        flags[key] = value
+    return flags, words
+
+
+def run_command(arguments: str) -> tuple[dict[str, str], str]:
+    """A shell-form RUN's flags and its command text, exactly as the shell receives it."""
+    flags: dict[str, str] = {}
+    rest = arguments
+    while match := re.match(r"--([a-z-]+)=(\S+)\s+", rest):
+        flags[match.group(1)] = match.group(2)
+        rest = rest[match.end() :]
+    return flags, rest
+
+
+# .dockerignore, as Docker's builder reads it (github.com/moby/patternmatcher): patterns are
+# cleaned paths; `*` and `?` stay within one path element, `**` spans any number of them; a
+# pattern that matches a parent directory matches everything below it; the last pattern that
+# matches decides, and a `!` pattern puts a path back into the context.
+
+
+@dataclass(frozen=True)
+class IgnorePattern:
+    included: bool
+    expression: re.Pattern[str]
+
+
+def _pattern_expression(pattern: str) -> re.Pattern[str]:
+    parts: list[str] = []
+    index = 0
+    while index < len(pattern):
+        character = pattern[index]
+        if pattern.startswith("**/", index):
+            parts.append("(?:.*/)?")
+            index += 3
+            continue
+        if pattern.startswith("**", index):
+            parts.append(".*")
+            index += 2
+            continue
+        if character == "*":
+            parts.append("[^/]*")
+        elif character == "?":
+            parts.append("[^/]")
+        elif character == "[":
+            end = pattern.index("]", index + 1)
+            body = pattern[index + 1 : end].replace("\\", "\\\\")
+            parts.append("[^" + body[1:] + "]" if body.startswith("^") else "[" + body + "]")
+            index = end
+        elif character == "\\" and index + 1 < len(pattern):
+            index += 1
+            parts.append(re.escape(pattern[index]))
+        else:
+            parts.append(re.escape(character))
+        index += 1
+    return re.compile("".join(parts))
+
+
+def read_dockerignore(text: str) -> list[IgnorePattern]:
+    patterns: list[IgnorePattern] = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        included = line.startswith("!")
+        cleaned = os.path.normpath(line[1:].strip() if included else line).lstrip("/")
+        patterns.append(IgnorePattern(included, _pattern_expression(cleaned)))
+    return patterns
+
+
+def is_in_context(relative: str, patterns: list[IgnorePattern]) -> bool:
+    """Whether a file (POSIX path relative to the context root) is sent to the builder."""
+    elements = relative.split("/")
+    candidates = ["/".join(elements[: count + 1]) for count in range(len(elements))]
+    excluded = False
+    for pattern in patterns:
+        if any(pattern.expression.fullmatch(candidate) for candidate in candidates):
+            excluded = not pattern.included
+    return not excluded
+
+
+def build_context(project: Path) -> list[str]:
+    """The files of PROJECT that a `docker build` there would send, by its .dockerignore."""
+    patterns = read_dockerignore((project / ".dockerignore").read_text(encoding="utf-8"))
+    files = (path.relative_to(project).as_posix() for path in project.rglob("*"))
+    return sorted(
+        relative
+        for relative in files
+        if (project / relative).is_file() and is_in_context(relative, patterns)
+    )
+
+
+@dataclass(frozen=True)
+class BaseImages:
+    """Stand-ins for the base images' files: image reference -> {path in image: file here}."""
+
+    files: dict[str, dict[str, Path]]
+    # Variables the base image sets (the python images set PATH and LANG).
+    environment: dict[str, str]
+
+
+@dataclass
+class BuiltStage:
+    stage: Stage
+    root: Path
+    workdir: str = "/"
+    environment: dict[str, str] = field(default_factory=dict)
+
+    def host_path(self, path: str, tmp: Path) -> Path:
+        """Where a path of the image's filesystem lies on this machine (/tmp: the tmpfs)."""
+        absolute = path if path.startswith("/") else f"{self.workdir.rstrip('/')}/{path}"
+        if absolute == "/tmp" or absolute.startswith("/tmp/"):
+            return tmp / absolute.removeprefix("/tmp").lstrip("/")
+        return self.root / absolute.lstrip("/")
+
+    def host_value(self, value: str, tmp: Path) -> str:
+        """An environment value with the image's own paths moved to where they lie here."""
+        mapped = [
+            str(self.host_path(part, tmp)) if part.startswith(IMAGE_PREFIXES) else part
+            for part in value.split(":")
+        ]
+        return ":".join(mapped)
+
+    def host_environment(self, tmp: Path) -> dict[str, str]:
+        return {key: self.host_value(value, tmp) for key, value in self.environment.items()}
+
+    def resolve(self, command: str, tmp: Path) -> str:
+        """The executable a command name finds on the image's PATH."""
+        found = shutil.which(command, path=self.host_environment(tmp)["PATH"])
+        assert found is not None, f"{command} is not on the image's PATH"
+        return found
+
+
+def _copy(source: Path, target: Path) -> None:
+    """COPY: a directory's contents into the target directory, a file to the target path."""
+    if source.is_dir() and not source.is_symlink():
+        # Hard links: the same files at no cost in disk (a venv is gigabytes).
+        shutil.copytree(source, target, symlinks=True, dirs_exist_ok=True, copy_function=os.link)
+    else:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_symlink():
+            target.symlink_to(source.readlink())
+        else:
+            os.link(source, target)
+
+
+def build_stages(
+    stages: list[Stage],
+    context: Path,
+    bases: BaseImages,
+    work: Path,
+    skip_run: re.Pattern[str],
+    extra_build_environment: dict[str, str],
+) -> dict[str, BuiltStage]:
+    """Run every stage: each gets a root directory under WORK (and WORK/tmp for /tmp).
+
+    A RUN that SKIP_RUN matches is not run (it changes the machine, such as useradd); the
+    caller checks that those are all the skipped ones. EXTRA_BUILD_ENVIRONMENT is what stands
+    in for RUN's mounts (the uv cache).
+    """
+    built: dict[str, BuiltStage] = {}
+    for index, stage in enumerate(stages):
+        key = stage.name or str(index)
+        root = work / f"stage-{index}-{key}"
+        root.mkdir(parents=True)
+        current = BuiltStage(stage, root, environment={"PATH": IMAGE_PATH, **bases.environment})
+        if stage.base in built:
+            raise AssertionError("FROM an earlier stage is not simulated")
+        assert stage.base in bases.files, f"no stand-in for the base image {stage.base}"
+        for image_path, here in bases.files[stage.base].items():
+            target = current.host_path(image_path, work / "tmp")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.symlink_to(here)
+        for instruction in stage.instructions:
+            _apply(current, instruction, context, built, work, skip_run, extra_build_environment)
+        built[key] = current
+    return built
+
+
+def _apply(
+    current: BuiltStage,
+    instruction: Instruction,
+    context: Path,
+    built: dict[str, BuiltStage],
+    work: Path,
+    skip_run: re.Pattern[str],
+    extra_build_environment: dict[str, str],
+) -> None:
+    tmp = work / "tmp"
+    tmp.mkdir(exist_ok=True)
+    keyword = instruction.keyword
+    if keyword == "WORKDIR":
+        current.workdir = instruction.arguments
+        current.host_path(".", tmp).mkdir(parents=True, exist_ok=True)
+    elif keyword == "ENV":
+        for key, value in environment_pairs(instruction.arguments).items():
+            current.environment[key] = value.replace("$PATH", current.environment["PATH"])
+    elif keyword == "COPY":
+        flags, words = split_flags(instruction.arguments)
+        assert set(flags) <= {"from"}, f"COPY flags not simulated: {flags}"
+        *sources, destination = words
+        origin = built[flags["from"]] if "from" in flags else None
+        for source in sources:
+            if origin is None:
+                source_path = context / source
+                assert source_path.exists(), f"COPY {source}: not in the build context"
+            else:
+                source_path = origin.host_path(source, tmp)
+                assert source_path.exists() or source_path.is_symlink(), f"COPY --from {source}"
+            target = current.host_path(destination, tmp)
+            if destination.endswith("/") and not source_path.is_dir():
+                target = target / source_path.name
+            _copy(source_path, target)
+    elif keyword == "RUN":
+        flags, command = run_command(instruction.arguments)
+        assert set(flags) <= {"mount"} and all(
+            value.startswith("type=cache,") for value in flags.values()
+        ), f"RUN flags not simulated: {flags}"
+        if skip_run.search(command):
+            return
+        environment = {**current.host_environment(tmp), **extra_build_environment}
+        completed = subprocess.run(
+            ["/bin/sh", "-c", command],
+            cwd=current.host_path(".", tmp),
+            env=environment,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert completed.returncode == 0, (
+            f"RUN (line {instruction.line}) exited {completed.returncode}\n{command}\n"
+            f"{completed.stdout}\n{completed.stderr}"
+        )
+    elif keyword not in {"LABEL", "EXPOSE", "HEALTHCHECK", "ENTRYPOINT", "CMD", "USER"}:
+        raise AssertionError(f"{keyword} (line {instruction.line}) is not simulated")
+
+
+# The image catalogue and the files that pin versions.
+
+
+def install_catalogue_uv(target: Path) -> Path:
+    """uv at the catalogue's version, from PyPI by hash (tests/uv_catalogue), into TARGET."""
+    uv = os.environ.get("UV") or shutil.which("uv")
+    assert uv, "uv is not on PATH: install uv (https://docs.astral.sh/uv/)"
+    requirements = REPO_ROOT / "tests" / "uv_catalogue" / "requirements.txt"
+    options = ("--quiet", "--require-hashes", "--target", str(target))
+    inputs = ("--python", str(base_interpreter()), "--requirement", str(requirements))
+    completed = run([uv, "pip", "install", *options, *inputs], REPO_ROOT)
+    assert completed.returncode == 0, completed.stderr
+    executable = target / "bin" / "uv"
+    version = run([str(executable), "--version"], target).stdout.split()
+    assert version[:2] == ["uv", catalogue()["uv"]["tag"]], version
+    return executable
+
+
+def catalogue_uv_run(
+    uv: Path, arguments: list[str], cwd: Path, cache: Path, **environment: str
+) -> subprocess.CompletedProcess[str]:
+    """The catalogue's uv, offline, with a cache of its own (its cache format differs)."""
+    return run(
+        [str(uv), *arguments],
+        cwd,
+        UV_CACHE_DIR=str(cache),
+        UV_OFFLINE="1",
+        UV_PYTHON_DOWNLOADS="never",
+        **environment,
+    )
+
+
+def catalogue() -> dict[str, Any]:
+    document = yaml.safe_load((REPO_ROOT / "devcontainer" / "catalogue.yml").read_text("utf-8"))
+    images: dict[str, Any] = document["image_catalogue"]["default"]
+    return images
+
+
+def reference(entry: dict[str, str]) -> str:
+    return f"{entry['image']}:{entry['tag']}@{entry['digest']}"
+
+
+def python_patch_version() -> str:
+    """The Python of the catalogue's slim image (3.11.8): every container's interpreter."""
+    (entry,) = catalogue()["python"].values()
+    version = str(entry["tag"]).split("-")[0]
+    assert re.fullmatch(r"\d+\.\d+\.\d+", version), entry["tag"]
+    return version
+
+
+def base_interpreter() -> Path:
+    """The machine's Python that runs these tests (outside any virtualenv)."""
+    interpreter = (
+        Path(sys.base_prefix) / "bin" / f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    )
+    assert interpreter.is_file(), f"no interpreter at {interpreter}"
+    return interpreter
+
+
+def requirement_lines(path: Path) -> list[str]:
+    lines = (line.strip() for line in path.read_text(encoding="utf-8").splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+# Questions about a Dockerfile's stages.
+
+
+def image_references(stages: list[Stage]) -> list[str]:
+    """Every image a Dockerfile pulls: FROM bases and COPY --from sources that are no stage."""
+    names = {stage.name for stage in stages}
+    sources = [stage.base for stage in stages]
+    for stage in stages:
+        for instruction in stage.all("COPY"):
+            flags, _ = split_flags(instruction.arguments)
+            sources.append(flags.get("from", ""))
+    return [source for source in sources if source and source not in names]
+
+
+def copy_sources(stage: Stage) -> list[str]:
+    """The `--from` of each COPY of a stage that has one: stage names or images."""
+    flags = [split_flags(instruction.arguments)[0] for instruction in stage.all("COPY")]
+    return [flag["from"] for flag in flags if "from" in flag]
+
+
+def copied_images(stage: Stage, stages: list[Stage]) -> list[str]:
+    """The images a stage copies from, through the stages that name them."""
+    bases = {candidate.name: candidate.base for candidate in stages if candidate.name}
+    return [bases.get(source, source) for source in copy_sources(stage)]
+
+
+def devcontainer_uv_install(stage: Stage) -> list[str]:
+    """The words of the DevContainer's `uv pip install` of the project's uv."""
+    commands = [run_command(instruction.arguments)[1] for instruction in stage.all("RUN")]
+    found = [
+        shlex.split(part)
+        for command in commands
+        for part in command.split("&&")
+        if part.strip().startswith("uv pip install")
+    ]
+    assert len(found) == 1, commands
+    return found[0]
+
+
+# Running the image's command here.
+
+
+def image_command(runtime: BuiltStage, words: list[str], tmpfs: Path, port: int) -> list[str]:
+    """ENTRYPOINT + WORDS as they run here: the image's paths mapped, localhost and a free port."""
+    found = runtime.stage.last("ENTRYPOINT")
+    assert found is not None, "the image has no ENTRYPOINT"
+    entrypoint = exec_form(found.arguments)
+    command = [runtime.resolve(entrypoint[0], tmpfs), *entrypoint[1:]]
+    replacements = {"--host": "127.0.0.1", "--port": str(port)}
+    for previous, word in zip(["", *words], words, strict=False):
+        if previous in replacements:
+            command.append(replacements[previous])
+        elif word.startswith(IMAGE_PREFIXES):
+            command.append(str(runtime.host_path(word, tmpfs)))
+        else:
+            command.append(word)
+    return command
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def filesystem_state(root: Path) -> dict[str, tuple[int, int]]:
+    """Modification time and size of everything under ROOT: a write anywhere changes it."""
+    state = {}
+    for directory, names, files in os.walk(root):
+        for name in [*names, *files]:
+            status = (Path(directory) / name).lstat()
+            relative = os.path.relpath(Path(directory) / name, root)
+            state[relative] = (status.st_mtime_ns, status.st_size)
+    return state
+
+
+def http_get(url: str) -> tuple[int, bytes]:
+    """The status and body of a GET (an error status too)."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - http://127.0.0.1
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def wait_for(url: str, process: subprocess.Popen[bytes], log: Path, seconds: float) -> None:
+    """Until URL answers 200; fails (with the service's log) if it exits or time runs out."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert process.poll() is None, f"the service exited:\n{log.read_text('utf-8')}"
+        try:
+            if http_get(url)[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.25)
+    raise AssertionError(f"{url} was not 200 within {seconds} s:\n{log.read_text('utf-8')}")
+
+
+# The project image, built here.
+
+
+@dataclass(frozen=True)
+class BuiltImage:
+    build: BuiltStage
+    runtime: BuiltStage
+    work: Path
+
+    def site_packages(self, stage: BuiltStage) -> Path:
+        venv = self.build.stage.environment()["UV_PROJECT_ENVIRONMENT"]
+        (found,) = stage.host_path(venv, self.work).glob("lib/python3.*/site-packages")
+        return found
+
+
+def build_project_image(project: Path, work: Path, skip_run: re.Pattern[str]) -> BuiltImage:
+    """Build PROJECT's Dockerfile under WORK from the context its .dockerignore makes.
+
+    Stand-ins: the machine's uv for the catalogue's (the same flags; the catalogue's would
+    download torch again, its cache format differs), the machine's uv cache for the RUN's cache
+    mount, and the machine's interpreter of the project's minor version for the image's.
+    """
+    context = work / "context"
+    for relative in build_context(project):
+        (context / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(project / relative, context / relative)
+    uv = Path(os.environ.get("UV") or shutil.which("uv") or "uv")
+    cache = subprocess.run(
+        [str(uv), "cache", "dir"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    pyproject = (project / "pyproject.toml").read_text(encoding="utf-8")
+    python_version = re.search(r'^requires-python = "==(\d+\.\d+)\.\*"$', pyproject, re.M)
+    assert python_version, "requires-python names no minor version"
+    minor = python_version.group(1)
+    assert f"{sys.version_info[0]}.{sys.version_info[1]}" == minor, (
+        "run the tests on Python " + minor
+    )
+    images = catalogue()
+    interpreter = base_interpreter()
+    bases = BaseImages(
+        files={
+            reference(images["uv"]): {"/uv": uv, "/uvx": uv.with_name("uvx")},
+            reference(images["python"][minor]): {
+                f"/usr/local/bin/{name}": interpreter
+                for name in ("python", "python3", f"python{minor}")
+            },
+        },
+        environment={"LANG": "C.UTF-8", "HOME": "/root"},
+    )
+    stages = read_dockerfile(project / "Dockerfile")
+    built = build_stages(stages, context, bases, work, skip_run, {"UV_CACHE_DIR": cache})
+    return BuiltImage(built[str(stages[-2].name)], built[str(stages[-1].name)], work)
+
+
+def healthcheck_command(runtime: BuiltStage, tmpfs: Path, port: int) -> list[str]:
+    """The image's HEALTHCHECK command as it runs here (its port 8000 moved to PORT)."""
+    healthcheck = runtime.stage.last("HEALTHCHECK")
+    assert healthcheck is not None, "the image has no HEALTHCHECK"
+    probe = exec_form(healthcheck.arguments.partition(" CMD ")[2])
+    address = probe[-1].replace(":8000/", f":{port}/")
+    assert address != probe[-1], f"the health check does not ask port 8000: {probe}"
+    return [runtime.resolve(probe[0], tmpfs), *probe[1:-1], address]

@@ -1,0 +1,158 @@
+"""Helpers for the Kubernetes manifest tests: the validators, a kustomize build, and the pod
+templates of every workload, built-in or Kubeflow's."""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.helpers import REPO_ROOT
+
+# The newest Kubernetes whose schemas kubernetes-validate 1.37.0 bundles; pinned, so that a
+# new release of the validator changes nothing until it is chosen here.
+KUBERNETES_VERSION = "1.37.0"
+INSTALL_SYSTEM_TOOLS = "bash scripts/install-system-tools.sh"
+CHECKOV = REPO_ROOT / "tests" / "checkov" / ".venv" / "bin" / "checkov"
+# Kinds kubernetes-validate has no schema for: they get structural checks of their own.
+CUSTOM_KINDS = frozenset({"PyTorchJob", "ServiceMonitor", "PrometheusRule"})
+
+
+def environment_tool(name: str) -> Path:
+    """A tool of this repository's dev environment (kubectl, kubernetes-validate)."""
+    path = Path(sys.executable).parent / name
+    if not path.is_file():
+        pytest.fail(
+            f"{name} is not in the tool's environment ({path}): it is a dev dependency, "
+            "install it with `uv sync --locked`"
+        )
+    return path
+
+
+def checkov() -> Path:
+    """checkov, in its own virtualenv (its pins clash with the tool's)."""
+    if not CHECKOV.is_file():
+        pytest.fail(f"checkov is missing at {CHECKOV}: run `{INSTALL_SYSTEM_TOOLS}`")
+    return CHECKOV
+
+
+def run(*command: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run a command; return it whatever its exit status (the caller asserts)."""
+    return subprocess.run(
+        [str(part) for part in command], cwd=cwd, capture_output=True, text=True, check=False
+    )
+
+
+@dataclass(frozen=True)
+class PodTemplate:
+    """One pod template of a workload: a Deployment's, a Job's, or a PyTorchJob replica's."""
+
+    owner: str
+    kind: str
+    metadata: dict[str, Any]
+    spec: dict[str, Any]
+
+    @property
+    def containers(self) -> list[dict[str, Any]]:
+        """Init containers, then containers."""
+        return [*self.spec.get("initContainers", []), *self.spec["containers"]]
+
+    def container(self, name: str) -> dict[str, Any]:
+        (found,) = [c for c in self.containers if c["name"] == name]
+        return found
+
+
+@dataclass(frozen=True)
+class Build:
+    """The output of `kubectl kustomize` for one overlay of one rendered project."""
+
+    variant: str
+    overlay: str
+    path: Path
+    documents: list[dict[str, Any]]
+
+    def of_kind(self, kind: str) -> list[dict[str, Any]]:
+        return [document for document in self.documents if document["kind"] == kind]
+
+    def one(self, kind: str) -> dict[str, Any]:
+        found = self.of_kind(kind)
+        assert len(found) == 1, f"{self.overlay}: {len(found)} {kind} objects, expected one"
+        return found[0]
+
+    def pod_templates(self) -> list[PodTemplate]:
+        templates = []
+        for document in self.documents:
+            owner = f"{document['kind']}/{document['metadata']['name']}"
+            if document["kind"] in {"Deployment", "Job"}:
+                template = document["spec"]["template"]
+                templates.append(
+                    PodTemplate(owner, document["kind"], template["metadata"], template["spec"])
+                )
+            elif document["kind"] == "PyTorchJob":
+                for replica, spec in document["spec"]["pytorchReplicaSpecs"].items():
+                    template = spec["template"]
+                    templates.append(
+                        PodTemplate(
+                            f"{owner}/{replica}",
+                            "PyTorchJob",
+                            template["metadata"],
+                            template["spec"],
+                        )
+                    )
+        return templates
+
+
+def kustomize(directory: Path, output: Path, variant: str, overlay: str) -> Build:
+    """Build DIRECTORY with `kubectl kustomize` into OUTPUT and parse it."""
+    completed = run(environment_tool("kubectl"), "kustomize", directory)
+    assert completed.returncode == 0, f"kubectl kustomize {directory}:\n{completed.stderr}"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(completed.stdout, encoding="utf-8")
+    documents = [document for document in yaml.safe_load_all(completed.stdout) if document]
+    return Build(variant, overlay, output, documents)
+
+
+def argument_value(arguments: list[str], option: str) -> str:
+    """The value of `--option=value` in a container's arguments (exactly once)."""
+    values = [item.split("=", 1)[1] for item in arguments if item.startswith(f"{option}=")]
+    assert len(values) == 1, f"{option} appears {len(values)} times in {arguments}"
+    return values[0]
+
+
+def selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
+    """Whether a matchLabels selector selects an object with LABELS."""
+    return bool(selector) and all(labels.get(key) == value for key, value in selector.items())
+
+
+def local_command(
+    container: dict[str, Any], bin_directory: Path, paths: dict[str, Path], env: dict[str, str]
+) -> list[str]:
+    """A container's command and arguments as this machine runs them: the executable from
+    BIN_DIRECTORY, each `--option=/path` under a key of PATHS moved to its value, and each
+    `$(VARIABLE)` expanded from ENV, as the kubelet expands it."""
+
+    def local(argument: str) -> str:
+        argument = re.sub(r"\$\((\w+)\)", lambda match: env[match[1]], argument)
+        option, equals, value = argument.partition("=")
+        for inside, outside in paths.items():
+            if equals and (value == inside or value.startswith(f"{inside}/")):
+                return f"{option}={outside}{value.removeprefix(inside)}"
+        return argument
+
+    words: list[str] = [*container["command"], *container.get("args", [])]
+    executable, *arguments = words
+    return [str(bin_directory / executable), *(local(argument) for argument in arguments)]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
