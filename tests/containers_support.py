@@ -14,7 +14,6 @@ import os
 import re
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -26,23 +25,12 @@ from typing import Any
 
 import yaml
 
-from tests.helpers import REPO_ROOT, child_environment
+from tests.helpers import REPO_ROOT, run_command
 
 # The PATH of the python and uv images (the python image puts /usr/local/bin first).
 IMAGE_PATH = "/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin"
 # Paths that belong to the image's own filesystem; the rest (/usr/bin, /bin) is the machine's.
 IMAGE_PREFIXES = ("/app", "/opt", "/root", "/tmp", "/usr/local")
-
-
-def run(command: list[str], cwd: Path, **environment: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        command,
-        cwd=cwd,
-        env=child_environment(**environment),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
 
 
 @dataclass(frozen=True)
@@ -129,7 +117,7 @@ def split_flags(arguments: str) -> tuple[dict[str, str], list[str]]:
     return flags, words
 
 
-def run_command(arguments: str) -> tuple[dict[str, str], str]:
+def run_instruction_parts(arguments: str) -> tuple[dict[str, str], str]:
     """A shell-form RUN's flags and its command text, exactly as the shell receives it."""
     flags: dict[str, str] = {}
     rest = arguments
@@ -338,7 +326,7 @@ def _apply(
                 target = target / source_path.name
             _copy(source_path, target)
     elif keyword == "RUN":
-        flags, command = run_command(instruction.arguments)
+        flags, command = run_instruction_parts(instruction.arguments)
         assert set(flags) <= {"mount"} and all(
             value.startswith("type=cache,") for value in flags.values()
         ), f"RUN flags not simulated: {flags}"
@@ -371,10 +359,10 @@ def install_catalogue_uv(target: Path) -> Path:
     requirements = REPO_ROOT / "tests" / "uv_catalogue" / "requirements.txt"
     options = ("--quiet", "--require-hashes", "--target", str(target))
     inputs = ("--python", str(base_interpreter()), "--requirement", str(requirements))
-    completed = run([uv, "pip", "install", *options, *inputs], REPO_ROOT)
+    completed = run_command([uv, "pip", "install", *options, *inputs], REPO_ROOT)
     assert completed.returncode == 0, completed.stderr
     executable = target / "bin" / "uv"
-    version = run([str(executable), "--version"], target).stdout.split()
+    version = run_command([str(executable), "--version"], target).stdout.split()
     assert version[:2] == ["uv", catalogue()["uv"]["tag"]], version
     return executable
 
@@ -383,13 +371,15 @@ def catalogue_uv_run(
     uv: Path, arguments: list[str], cwd: Path, cache: Path, **environment: str
 ) -> subprocess.CompletedProcess[str]:
     """The catalogue's uv, offline, with a cache of its own (its cache format differs)."""
-    return run(
+    return run_command(
         [str(uv), *arguments],
         cwd,
-        UV_CACHE_DIR=str(cache),
-        UV_OFFLINE="1",
-        UV_PYTHON_DOWNLOADS="never",
-        **environment,
+        environment={
+            "UV_CACHE_DIR": str(cache),
+            "UV_OFFLINE": "1",
+            "UV_PYTHON_DOWNLOADS": "never",
+            **environment,
+        },
     )
 
 
@@ -453,7 +443,7 @@ def copied_images(stage: Stage, stages: list[Stage]) -> list[str]:
 
 def devcontainer_uv_install(stage: Stage) -> list[str]:
     """The words of the DevContainer's `uv pip install` of the project's uv."""
-    commands = [run_command(instruction.arguments)[1] for instruction in stage.all("RUN")]
+    commands = [run_instruction_parts(instruction.arguments)[1] for instruction in stage.all("RUN")]
     found = [
         shlex.split(part)
         for command in commands
@@ -482,13 +472,6 @@ def image_command(runtime: BuiltStage, words: list[str], tmpfs: Path, port: int)
         else:
             command.append(word)
     return command
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def filesystem_state(root: Path) -> dict[str, tuple[int, int]]:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from hermetic.cli import app
-from tests.helpers import child_environment, git
+from tests.helpers import git, run_command
 
 VARIANTS: dict[str, list[str]] = {
     "defaults": [],
@@ -29,14 +29,7 @@ VARIANTS: dict[str, list[str]] = {
 
 def run_in(project: Path, *command: str) -> subprocess.CompletedProcess[str]:
     """Run a command inside the project; the assertion message carries its output."""
-    completed = subprocess.run(
-        list(command),
-        cwd=project,
-        env=child_environment(),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    completed = run_command(command, project)
     assert completed.returncode == 0, (
         f"`{' '.join(command)}` exited {completed.returncode}\n{completed.stdout}\n"
         f"{completed.stderr}"

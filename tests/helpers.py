@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import urllib.error
 import urllib.request
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,34 @@ def child_environment(**overrides: str) -> dict[str, str]:
     environment = {key: value for key, value in os.environ.items() if key != "VIRTUAL_ENV"}
     environment.update(overrides)
     return environment
+
+
+def run_command(
+    command: Sequence[str | Path],
+    cwd: Path | None = None,
+    *,
+    environment: Mapping[str, str] | None = None,
+    timeout: float | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run a command in the child environment (with ENVIRONMENT's variables on top), capturing
+    its text output; return it whatever its exit status: the caller asserts."""
+    return subprocess.run(
+        [str(part) for part in command],
+        cwd=cwd,
+        env=child_environment(**(environment or {})),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+    )
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (once this probe is closed)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def tree_files(root: Path) -> set[str]:

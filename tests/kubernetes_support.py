@@ -4,8 +4,6 @@ templates of every workload, built-in or Kubeflow's."""
 from __future__ import annotations
 
 import re
-import socket
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.helpers import REPO_ROOT
+from tests.helpers import REPO_ROOT, run_command
 
 # The newest Kubernetes whose schemas kubernetes-validate 1.37.0 bundles; pinned, so that a
 # new release of the validator changes nothing until it is chosen here.
@@ -41,13 +39,6 @@ def checkov() -> Path:
     if not CHECKOV.is_file():
         pytest.fail(f"checkov is missing at {CHECKOV}: run `{INSTALL_SYSTEM_TOOLS}`")
     return CHECKOV
-
-
-def run(*command: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Run a command; return it whatever its exit status (the caller asserts)."""
-    return subprocess.run(
-        [str(part) for part in command], cwd=cwd, capture_output=True, text=True, check=False
-    )
 
 
 @dataclass(frozen=True)
@@ -111,7 +102,7 @@ class Build:
 
 def kustomize(directory: Path, output: Path, variant: str, overlay: str) -> Build:
     """Build DIRECTORY with `kubectl kustomize` into OUTPUT and parse it."""
-    completed = run(environment_tool("kubectl"), "kustomize", directory)
+    completed = run_command([environment_tool("kubectl"), "kustomize", directory])
     assert completed.returncode == 0, f"kubectl kustomize {directory}:\n{completed.stderr}"
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(completed.stdout, encoding="utf-8")
@@ -149,10 +140,3 @@ def local_command(
     words: list[str] = [*container["command"], *container.get("args", [])]
     executable, *arguments = words
     return [str(bin_directory / executable), *(local(argument) for argument in arguments)]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port

@@ -37,7 +37,6 @@ from tests.containers_support import (
     devcontainer_uv_install,
     exec_form,
     filesystem_state,
-    free_port,
     healthcheck_command,
     image_command,
     image_references,
@@ -48,12 +47,17 @@ from tests.containers_support import (
     read_dockerignore,
     reference,
     requirement_lines,
-    run,
-    run_command,
+    run_instruction_parts,
     split_flags,
     wait_for,
 )
-from tests.helpers import REPO_ROOT, normalized_distribution, read_answers
+from tests.helpers import (
+    REPO_ROOT,
+    free_port,
+    normalized_distribution,
+    read_answers,
+    run_command,
+)
 from tests.rendering import DEPLOY_VARIANTS
 
 INSTALL_HINT = "run `bash scripts/install-system-tools.sh` (scripts/test does)"
@@ -107,7 +111,7 @@ def test_hadolint_finds_nothing_at_warning_level(rendered: Path) -> None:
     hadolint = Path(sys.executable).with_name("hadolint")
     assert hadolint.exists(), "hadolint is missing from the tool's environment: run `uv sync`"
     command = [str(hadolint), "--no-color", "--format", "json", "--failure-threshold", "warning"]
-    completed = run([*command, *DOCKERFILES], rendered)
+    completed = run_command([*command, *DOCKERFILES], rendered)
     findings = json.loads(completed.stdout)
     serious = [finding for finding in findings if finding["level"] in {"error", "warning"}]
     assert completed.returncode == 0 and not serious, json.dumps(findings, indent=2)
@@ -133,7 +137,7 @@ def test_every_suppression_gives_its_reason(rendered: Path) -> None:
 def test_checkov_passes_every_dockerfile(rendered: Path) -> None:
     checkov = required(CHECKOV, "checkov")
     files = [argument for path in DOCKERFILES for argument in ("-f", str(rendered / path))]
-    completed = run(
+    completed = run_command(
         [
             str(checkov),
             *files,
@@ -159,7 +163,7 @@ def test_checkov_passes_every_dockerfile(rendered: Path) -> None:
 def test_devcontainer_cli_reads_the_configuration(rendered: Path, kind: str) -> None:
     cli = required(DEVCONTAINER_CLI, "the devcontainer CLI")
     config_path = rendered / ".devcontainer" / kind / "devcontainer.json"
-    completed = run(
+    completed = run_command(
         [
             str(cli),
             "read-configuration",
@@ -209,7 +213,7 @@ def test_devcontainer_pins_python_uv_and_packages(rendered: Path, kind: str) -> 
     assert {"--require-hashes", "--no-deps"} <= set(install), install
     target = install[install.index("--target") + 1]
     assert environment["PATH"].startswith(f"{target}/bin:"), "the project's uv comes first"
-    commands = [run_command(instruction.arguments)[1] for instruction in final.all("RUN")]
+    commands = [run_instruction_parts(instruction.arguments)[1] for instruction in final.all("RUN")]
     assert any("rm /usr/local/bin/uv " in command for command in commands), "bootstrap uv stays"
     copies = [split_flags(instruction.arguments)[1] for instruction in final.all("COPY")]
     requirement = install[install.index("--requirement") + 1]
@@ -268,7 +272,9 @@ def test_project_image_runs_as_a_numeric_user_without_uv_or_a_compiler(rendered:
     assert build_environment["UV_COMPILE_BYTECODE"] == "1"
     assert build_environment["UV_PYTHON_DOWNLOADS"] == "never"
     assert build_environment["UV_LINK_MODE"] == "copy"
-    syncs = [run_command(i.arguments)[1] for i in build.all("RUN") if "uv sync" in i.arguments]
+    syncs = [
+        run_instruction_parts(i.arguments)[1] for i in build.all("RUN") if "uv sync" in i.arguments
+    ]
     assert syncs == ["uv sync --locked --no-dev --no-install-project"]
     environment = runtime.environment()
     assert environment["HOME"] == environment["TMPDIR"] == "/tmp"
@@ -427,9 +433,11 @@ def test_catalogue_uv_installs_the_devcontainer_uv(
     for previous, word in itertools.pairwise(words):
         command.append(replacements.get(previous, word))
     assert set(replacements) <= set(words), words
-    completed = run(command, tmp_path, UV_CACHE_DIR=str(tmp_path / "cache"))
+    completed = run_command(
+        command, tmp_path, environment={"UV_CACHE_DIR": str(tmp_path / "cache")}
+    )
     assert completed.returncode == 0, completed.stderr
-    version = run([str(target / "bin" / "uv"), "--version"], tmp_path).stdout.split()[:2]
+    version = run_command([str(target / "bin" / "uv"), "--version"], tmp_path).stdout.split()[:2]
     pin = requirement_lines(project / UV_REQUIREMENTS)[0]
     assert pin == f"uv=={version[1]} \\", (pin, version)
 

@@ -9,33 +9,20 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from hermetic.cli import app
+from tests.containers_support import image_references as dockerfile_images
+from tests.containers_support import read_dockerfile
 from tests.rendering import DEPLOY_VARIANTS
 
 DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
-_FROM = re.compile(r"^\s*FROM\s+(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?", re.IGNORECASE)
-_COPY_FROM = re.compile(r"--from=(\S+)")
 _YAML_IMAGE = re.compile(r"^\s*-?\s*(?:image|newName):\s*[\"']?([^\s\"']+)")
 _JSON_IMAGE = re.compile(r"\"image\"\s*:\s*\"([^\"]+)\"")
-
-
-def _dockerfile_images(text: str) -> Iterator[str]:
-    stages: set[str] = set()
-    for line in text.splitlines():
-        if match := _FROM.match(line):
-            if match.group(1).lower() not in stages:
-                yield match.group(1)
-            if match.group(2):
-                stages.add(match.group(2).lower())
-        for source in _COPY_FROM.findall(line) if line.lstrip().upper().startswith("COPY") else []:
-            if source.lower() not in stages:
-                yield source
 
 
 def image_references(project: Path) -> dict[str, list[str]]:
@@ -47,7 +34,7 @@ def image_references(project: Path) -> dict[str, list[str]]:
             continue
         text = path.read_text(encoding="utf-8", errors="replace")
         if path.name == "Dockerfile" or path.name.endswith(".Dockerfile"):
-            images = list(_dockerfile_images(text))
+            images = dockerfile_images(read_dockerfile(path))
         elif path.suffix in {".yaml", ".yml"}:
             images = [
                 match.group(1) for line in text.splitlines() if (match := _YAML_IMAGE.match(line))

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.helpers import child_environment, http_status, read_answers
+from tests.helpers import child_environment, free_port, http_status, read_answers, run_command
 from tests.kubernetes_support import (
     CUSTOM_KINDS,
     KUBERNETES_VERSION,
@@ -31,10 +31,8 @@ from tests.kubernetes_support import (
     argument_value,
     checkov,
     environment_tool,
-    free_port,
     kustomize,
     local_command,
-    run,
     selects,
 )
 from tests.rendering import render_variant
@@ -191,12 +189,14 @@ def test_built_in_kinds_pass_strict_validation(
     variant: str, every_overlay: Callable[[str], list[Build]]
 ) -> None:
     builds = every_overlay(variant)
-    completed = run(
-        environment_tool("kubernetes-validate"),
-        "--strict",
-        "--kubernetes-version",
-        KUBERNETES_VERSION,
-        *(build.path for build in builds),
+    completed = run_command(
+        [
+            environment_tool("kubernetes-validate"),
+            "--strict",
+            "--kubernetes-version",
+            KUBERNETES_VERSION,
+            *(build.path for build in builds),
+        ]
     )
     report = completed.stdout + completed.stderr
     assert completed.returncode == 0, report
@@ -220,12 +220,14 @@ def test_strict_validation_rejects_a_misspelled_field(
     broken = {**deployment, "spec": {**deployment["spec"], "replica": 2}}
     path = tmp_path / "broken.yaml"
     path.write_text(yaml.safe_dump(broken), encoding="utf-8")
-    completed = run(
-        environment_tool("kubernetes-validate"),
-        "--strict",
-        "--kubernetes-version",
-        KUBERNETES_VERSION,
-        path,
+    completed = run_command(
+        [
+            environment_tool("kubernetes-validate"),
+            "--strict",
+            "--kubernetes-version",
+            KUBERNETES_VERSION,
+            path,
+        ]
     )
     assert completed.returncode != 0
     assert "replica" in completed.stdout + completed.stderr
@@ -237,16 +239,18 @@ def test_checkov_finds_nothing_and_every_skip_has_a_reason(
     builds = every_overlay(variant)
     directory = builds[0].path.parent
     assert {build.path.parent for build in builds} == {directory}
-    completed = run(
-        checkov(),
-        "--framework",
-        "kubernetes",
-        "--directory",
-        directory,
-        "--output",
-        "json",
-        "--compact",
-        "--skip-download",  # no network: no guideline links
+    completed = run_command(
+        [
+            checkov(),
+            "--framework",
+            "kubernetes",
+            "--directory",
+            directory,
+            "--output",
+            "json",
+            "--compact",
+            "--skip-download",  # no network: no guideline links
+        ]
     )
     reports = json.loads(completed.stdout)
     reports = reports if isinstance(reports, list) else [reports]
@@ -276,16 +280,18 @@ def test_checkov_flags_a_container_that_may_write_its_root_filesystem(
         "readOnlyRootFilesystem"
     ] = False
     (tmp_path / "job.yaml").write_text(yaml.safe_dump(job), encoding="utf-8")
-    completed = run(
-        checkov(),
-        "--framework",
-        "kubernetes",
-        "--directory",
-        tmp_path,
-        "--output",
-        "json",
-        "--compact",
-        "--skip-download",
+    completed = run_command(
+        [
+            checkov(),
+            "--framework",
+            "kubernetes",
+            "--directory",
+            tmp_path,
+            "--output",
+            "json",
+            "--compact",
+            "--skip-download",
+        ]
     )
     report = json.loads(completed.stdout)
     failed = {check["check_id"] for check in report["results"]["failed_checks"]}
@@ -643,14 +649,7 @@ def test_the_prometheus_rule_command_checks_and_rebuilds(
     ]
 
     def prometheus_rule(*arguments: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [*command, *arguments],
-            cwd=project,
-            env=child_environment(),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        return run_command([*command, *arguments], project)
 
     shipped_bytes = (project / "deploy/k8s/base/prometheus-rule.yaml").read_bytes()
     shipped = prometheus_rule("--check")
@@ -689,15 +688,7 @@ def _run_container(
     project: Path, container: dict[str, Any], paths: dict[str, Path], env: dict[str, str]
 ) -> None:
     command = local_command(container, project / ".venv" / "bin", paths, env)
-    completed = subprocess.run(
-        command,
-        cwd=project,
-        env=child_environment(),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
+    completed = run_command(command, project, timeout=600)
     assert completed.returncode == 0, f"{command}\n{completed.stdout}\n{completed.stderr}"
 
 

@@ -12,7 +12,6 @@ import json
 import logging
 import re
 import shutil
-import socket
 import subprocess
 import time
 from collections import Counter
@@ -26,7 +25,7 @@ from urllib.parse import quote, urlencode
 import pytest
 import yaml
 
-from tests.helpers import child_environment, read_answers
+from tests.helpers import child_environment, free_port, read_answers
 from tests.test_generated_monitoring import (
     alerting_rules,
     dashboard_of,
@@ -51,12 +50,6 @@ RATE_INTERVAL = "1m"
 START_SECONDS = 90.0
 SETTLE_SECONDS = 30.0
 FIRING_SECONDS = 60.0
-
-
-def free_local_port() -> int:
-    """A port on 127.0.0.1 that nothing listens on (once this listener is closed)."""
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-        return int(listener.getsockname()[1])
 
 
 def http_call(port: int, method: str, path: str, body: Any = None) -> tuple[int, bytes]:
@@ -201,7 +194,7 @@ def golden_instances(golden: dict[str, Any]) -> list[dict[str, Any]]:
 @pytest.fixture(scope="module")
 def service(clone: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """`serve` of the trained clone on a free port, with small drift windows."""
-    port = free_local_port()
+    port = free_port()
     package = read_answers(clone)["package_name"]
     command = [str(clone / ".venv" / "bin" / "python"), "-m", package, "serve"]
     command += ["--port", str(port), "--device", "cpu"]
@@ -222,7 +215,7 @@ def write_prometheus_config(monitoring: Path, directory: Path, service: Service)
     targets["targets"] = [service.instance]
     # A closed port instead of 9093: no alert reaches an Alertmanager that happens to run here.
     (alertmanager,) = config["alerting"]["alertmanagers"][0]["static_configs"]
-    alertmanager["targets"] = [f"127.0.0.1:{free_local_port()}"]
+    alertmanager["targets"] = [f"127.0.0.1:{free_port()}"]
     path = directory / "prometheus.yml"
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     shutil.copy2(monitoring / "prometheus" / "rules.yml", directory / "rules.yml")
@@ -236,7 +229,7 @@ def prometheus(
     binary = tool("prometheus", "prometheus")
     directory = tmp_path_factory.mktemp("prometheus")
     config = write_prometheus_config(monitoring, directory, service)
-    port = free_local_port()
+    port = free_port()
     command = [binary, f"--config.file={config}", f"--storage.tsdb.path={directory / 'tsdb'}"]
     command += [f"--web.listen-address=127.0.0.1:{port}"]
     with server_process(command, directory, directory / "prometheus.log", "/-/ready", port):

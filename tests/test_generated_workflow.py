@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.helpers import child_environment
+from tests.helpers import run_command
 
 pytestmark = pytest.mark.slow
 
@@ -50,23 +50,21 @@ class Runner:
         runner_temp.mkdir(parents=True, exist_ok=True)
         self.github_path.touch()
 
-    def environment(self) -> dict[str, str]:
+    def variables(self) -> dict[str, str]:
+        """What the runner sets for a step: PATH with GITHUB_PATH's lines first, RUNNER_TEMP,
+        GITHUB_PATH."""
         added = self.github_path.read_text(encoding="utf-8").split()
         path = os.pathsep.join([*reversed(added), os.environ["PATH"]])
-        return child_environment(
-            PATH=path, RUNNER_TEMP=str(self.runner_temp), GITHUB_PATH=str(self.github_path)
-        )
+        return {
+            "PATH": path,
+            "RUNNER_TEMP": str(self.runner_temp),
+            "GITHUB_PATH": str(self.github_path),
+        }
 
     def run(self, step: dict[str, Any]) -> subprocess.CompletedProcess[str]:
         directory = self.project / step.get("working-directory", ".")
-        completed = subprocess.run(
-            ["bash", "--noprofile", "--norc", "-e", "-o", "pipefail", "-c", step["run"]],
-            cwd=directory,
-            env=self.environment(),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        shell = ["bash", "--noprofile", "--norc", "-e", "-o", "pipefail", "-c", step["run"]]
+        completed = run_command(shell, directory, environment=self.variables())
         assert completed.returncode == 0, (
             f"step {step['name']!r} exited {completed.returncode}\n"
             f"{completed.stdout}\n{completed.stderr}"
@@ -104,9 +102,8 @@ def test_ci_installs_the_uv_of_the_build_backend(
     ran_steps: tuple[Runner, list[str]], generated_project: Callable[[str], Path]
 ) -> None:
     runner, _ = ran_steps
-    completed = subprocess.run(
-        ["uv", "--version"], env=runner.environment(), capture_output=True, text=True, check=True
-    )
+    completed = run_command(["uv", "--version"], environment=runner.variables())
+    assert completed.returncode == 0, completed.stderr
     installed = completed.stdout.split()[1]
     assert (runner.runner_temp / "uv" / "bin" / "uv").is_file()
     pyproject = (generated_project("defaults") / "pyproject.toml").read_text(encoding="utf-8")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import shlex
 import shutil
-import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from typer.testing import CliRunner, Result
 
 from hermetic import __version__
 from hermetic.cli import app
-from tests.helpers import TEMPLATE_TAG, git, read_answers
+from tests.helpers import TEMPLATE_TAG, free_port, git, read_answers
 
 runner = CliRunner()
 
@@ -313,17 +312,10 @@ def test_uv_is_not_needed_without_locking(
     assert result.exit_code == 0, result.output
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port  # nothing listens here once the probe socket is closed
-
-
 def test_an_unreachable_registry_fails_the_lock_and_points_at_no_lock(
     template_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("UV_DEFAULT_INDEX", f"http://127.0.0.1:{_closed_port()}/simple")
+    monkeypatch.setenv("UV_DEFAULT_INDEX", f"http://127.0.0.1:{free_port()}/simple")
     monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "empty-uv-cache"))
     monkeypatch.setenv("UV_HTTP_RETRIES", "0")
     (tmp_path / "empty-uv-cache").mkdir()
