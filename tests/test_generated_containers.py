@@ -339,7 +339,7 @@ def test_the_build_context_holds_only_what_the_image_copies(rendered: Path, tmp_
     planted = [
         ".venv/bin/python",
         ".git/HEAD",
-        "data/raw/leads.parquet",
+        "data/raw/dataset.parquet",
         "data/processed/train.parquet",
         "checkpoints/latest.safetensors",
         f"src/{package}/__pycache__/cli.cpython-311.pyc",

@@ -19,15 +19,15 @@ STAGES = ("sample", "prepare", "train", "evaluate", "golden")
 UP_TO_DATE = "Data and pipelines are up to date."
 # What the pipeline writes; every file here must be identical between two clean runs.
 REPRODUCIBLE_OUTPUTS = (
-    "data/raw/leads.parquet",
+    "data/raw/dataset.parquet",
     "data/processed/train.parquet",
     "data/processed/validation.parquet",
     "data/processed/test.parquet",
     "models/model.safetensors",
     "models/golden.json",
     "reports/metrics.json",
-    "reports/plots/roc.json",
-    "reports/plots/confusion.csv",
+    "reports/plots/test/roc.json",
+    "reports/plots/test/confusion.csv",
     "reports/plots/train_loss.csv",
 )
 

@@ -37,15 +37,20 @@ BASE_FILES = {
     "benchmarks/bench_evaluate_memory.py",
     "benchmarks/bench_training.py",
     "tests/__init__.py",
+    "tests/bad_values.py",
     "tests/conftest.py",
+    "tests/contracts.py",
+    "tests/strategies.py",
     "tests/support.py",
     "tests/test_checkpoint.py",
     "tests/test_cli.py",
+    "tests/test_contract.py",
+    "tests/test_contract_infer.py",
+    "tests/test_demo_source.py",
     "tests/test_encoding.py",
     "tests/test_evaluate.py",
-    "tests/test_features.py",
+    "tests/test_heads.py",
     "tests/test_json_logging.py",
-    "tests/test_loss.py",
     "tests/test_metrics.py",
     "tests/test_params.py",
     "tests/test_split.py",
@@ -55,6 +60,10 @@ BASE_FILES = {
     "src/{package}/__main__.py",
     "src/{package}/atomic.py",
     "src/{package}/cli.py",
+    "src/{package}/contract.py",
+    "src/{package}/contract_infer.py",
+    "src/{package}/contract_profile.py",
+    "src/{package}/contract_source.py",
     "src/{package}/errors.py",
     "src/{package}/evaluate.py",
     "src/{package}/features.py",
@@ -68,13 +77,15 @@ BASE_FILES = {
     "src/{package}/data/__init__.py",
     "src/{package}/data/parquet.py",
     "src/{package}/data/prepare.py",
+    "src/{package}/data/raw.py",
     "src/{package}/data/sample.py",
     "src/{package}/data/schema.py",
     "src/{package}/data/split.py",
+    "src/{package}/data/synthetic.py",
     "src/{package}/model/__init__.py",
     "src/{package}/model/encoding.py",
+    "src/{package}/model/heads.py",
     "src/{package}/model/inference.py",
-    "src/{package}/model/loss.py",
     "src/{package}/model/network.py",
     "src/{package}/model/weights.py",
     "src/{package}/training/__init__.py",
@@ -114,6 +125,7 @@ SERVING_FILES = {
     "tests/serving/conftest.py",
     "tests/serving/support.py",
     "tests/serving/test_batching.py",
+    "tests/serving/test_bodies_of_every_contract.py",
     "tests/serving/test_canary.py",
     "tests/serving/test_drift.py",
     "tests/serving/test_headers_and_logs.py",
@@ -275,7 +287,7 @@ def test_pyproject_carries_the_answers_exactly(rendered: tuple[dict[str, Any], P
     assert pyproject["project"]["requires-python"] == f"=={recorded['python_version']}.*"
     assert pyproject["tool"]["uv"]["exclude-newer"] == f"{recorded['exclude_newer']}T00:00:00Z"
     assert pyproject["project"]["scripts"] == {
-        recorded["package_name"]: f"{recorded['package_name']}.cli:app"
+        recorded["package_name"]: f"{recorded['package_name']}.__main__:main"
     }
     assert (project / ".python-version").read_text(encoding="utf-8").strip() == "3.11"
 
@@ -376,7 +388,7 @@ def test_every_pipeline_stage_runs_a_command_of_the_package(
     assert list(pipeline["stages"]) == ["sample", "prepare", "train", "evaluate", "golden"]
     params = yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))
     for name, stage in pipeline["stages"].items():
-        assert stage["cmd"] == f"{package} {name}"
+        assert stage["cmd"].split(" --")[0] == f"{package} {name}"
         for dependency in stage["deps"]:
             if dependency.startswith("src/"):
                 assert (project / dependency).exists(), dependency

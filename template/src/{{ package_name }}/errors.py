@@ -19,6 +19,18 @@ class ParamsError(ProjectError):
     exit_code = 2
 
 
+class ContractError(ProjectError):
+    """The feature contract in features.py cannot work (no features, a duplicate name, ...)."""
+
+    exit_code = 2
+
+
+class ContractInferenceError(ProjectError):
+    """`contract infer` cannot write a contract: a column no kind fits, or a hand-edited file."""
+
+    exit_code = 2
+
+
 class DataValidationError(ProjectError):
     """A data file breaks the feature contract."""
 

@@ -1,63 +1,149 @@
-"""The evaluate stage: metrics and DVC plots of the test split, streamed in fixed memory."""
+"""The evaluate stage: the label kind's metrics and DVC plots of the test split, in fixed memory.
+
+The plots depend on the label kind (ROC and confusion matrix for a binary label, the confusion
+matrix for classes, predicted against actual for a value), so this stage also writes their DVC
+definitions: a plots-only `dvc.yaml` that `dvc plots show` reads beside the project's own.
+"""
 
 from __future__ import annotations
 
 import csv
 import json
 import logging
+import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
+import yaml
 
 from .atomic import atomic_file, write_text_atomically
+from .contract import FeatureContract
 from .data.parquet import iter_parquet
 from .data.schema import validate_labelled
 from .errors import DataValidationError
 from .features import FEATURE_CONTRACT
-from .metrics import StreamingMetrics
-from .model.inference import decide, predict_probabilities
+from .metrics import BinaryMetrics, metrics_for
+from .model.heads import Head, RegressionHead, head_for
+from .model.inference import predict_outputs
 from .model.weights import load_model
 from .params import EvaluateParams
 
 logger = logging.getLogger(__name__)
 
+_DEFINITIONS_HEADER = (
+    "# Written by the evaluate stage for the contract's label kind: the test split's plots.\n"
+    "# Do not edit; `dvc repro evaluate` rewrites it. The pipeline itself is ../dvc.yaml.\n"
+)
+
+
+def _rows_file(head: Head) -> str:
+    return "predictions.csv" if isinstance(head, RegressionHead) else "confusion.csv"
+
+
+def plot_definitions(head: Head, plots: Path, definitions: Path) -> dict[str, Any]:
+    """The DVC `plots:` of the test split for HEAD's kind, paths relative to DEFINITIONS."""
+
+    def relative(name: str) -> str:
+        return Path(os.path.relpath(plots / name, definitions.parent)).as_posix()
+
+    rows = relative(_rows_file(head))
+    if isinstance(head, RegressionHead):
+        return {
+            "plots": [
+                {
+                    rows: {
+                        "title": f"Predicted against actual {head.label_name} (test split)",
+                        "template": "scatter",
+                        "x": "actual",
+                        "y": "predicted",
+                    }
+                }
+            ]
+        }
+    confusion = {
+        rows: {
+            "title": "Confusion matrix (test split)",
+            "template": "confusion",
+            "x": "actual",
+            "y": "predicted",
+        }
+    }
+    if head.kind != "binary":
+        return {"plots": [confusion]}
+    roc = {
+        relative("roc.json"): {
+            "title": "ROC (test split)",
+            "template": "simple",
+            "x": "false_positive_rate",
+            "y": "true_positive_rate",
+        }
+    }
+    return {"plots": [roc, confusion]}
+
+
+@dataclass(frozen=True)
+class EvaluationPaths:
+    model_directory: Path
+    test_data: Path
+    metrics_file: Path
+    plots_directory: Path
+    plot_definitions_file: Path  # a plots-only dvc.yaml
+
 
 def evaluate(
-    model_directory: Path,
-    test_data: Path,
-    metrics_file: Path,
-    plots_directory: Path,
-    params: EvaluateParams,
+    paths: EvaluationPaths, params: EvaluateParams, contract: FeatureContract = FEATURE_CONTRACT
 ) -> dict[str, float]:
-    """Score TEST_DATA batch by batch; write metrics JSON, ROC and confusion plot data."""
+    """Score the test data batch by batch; write the metrics JSON, the plot data and their DVC
+    definitions."""
+    model_directory, test_data, metrics_file, plots_directory, plot_definitions_file = (
+        paths.model_directory,
+        paths.test_data,
+        paths.metrics_file,
+        paths.plots_directory,
+        paths.plot_definitions_file,
+    )
     loaded = load_model(model_directory)
-    accumulator = StreamingMetrics(threshold=loaded.decision_threshold, bins=params.roc_bins)
+    head = head_for(contract.label)
+    accumulator = metrics_for(head, loaded.decision_threshold, params.roc_bins)
     device = torch.device("cpu")
     with (
-        atomic_file(plots_directory / "confusion.csv") as confusion_staging,
-        confusion_staging.open("w", newline="", encoding="utf-8") as confusion_file,
+        atomic_file(plots_directory / _rows_file(head)) as rows_staging,
+        rows_staging.open("w", newline="", encoding="utf-8") as rows_file,
     ):
-        confusion = csv.writer(confusion_file)
-        confusion.writerow(["actual", "predicted"])
+        plot_rows = csv.writer(rows_file)
+        plot_rows.writerow(["actual", "predicted"])
         for batch_number, batch in enumerate(iter_parquet(test_data, params.batch_size)):
-            frame = validate_labelled(batch, f"{test_data} (batch {batch_number})")
-            probabilities = predict_probabilities(loaded.network, frame, device)
-            labels = frame[FEATURE_CONTRACT.label].to_numpy()
-            accumulator.update(probabilities, labels)
-            predicted = decide(probabilities, loaded.decision_threshold)
-            confusion.writerows(zip(labels.tolist(), predicted.tolist(), strict=True))
-        if accumulator.rows == 0:  # raised inside the block: confusion.csv is never published
+            frame = validate_labelled(batch, f"{test_data} (batch {batch_number})", contract)
+            outputs = predict_outputs(loaded.network, frame, device, contract)
+            labels = frame[contract.label.name]
+            accumulator.observe(outputs, labels)
+            predicted = head.predicted(outputs, loaded.decision_threshold)
+            plot_rows.writerows(zip(labels.tolist(), predicted, strict=True))
+        if accumulator.rows == 0:  # raised inside the block: the rows file is never published
             msg = f"{test_data} has no rows to evaluate; check the prepare stage's split"
             raise DataValidationError(msg)
+        try:
+            summary = accumulator.summary()
+        except ValueError as error:
+            msg = f"{test_data}: {error}; check the prepare stage's split"
+            raise DataValidationError(msg) from error
+    if isinstance(accumulator, BinaryMetrics):
+        write_text_atomically(
+            plots_directory / "roc.json", json.dumps({"roc": accumulator.roc_curve()}) + "\n"
+        )
+    definitions = plot_definitions(head, plots_directory, plot_definitions_file)
     write_text_atomically(
-        plots_directory / "roc.json", json.dumps({"roc": accumulator.roc_curve()}) + "\n"
+        plot_definitions_file,
+        _DEFINITIONS_HEADER + yaml.safe_dump(definitions, sort_keys=False),
     )
-    summary = accumulator.summary()
     metrics = {
         "model_version": loaded.model_version,
+        "label_kind": head.kind,
         "test": {key: value for key, value in summary.items() if key != "rows"},
         "test_rows": int(summary["rows"]),
-        "confusion": accumulator.confusion,
+        **accumulator.details(),
     }
     write_text_atomically(metrics_file, json.dumps(metrics, indent=2, sort_keys=True) + "\n")
     logger.info("evaluated", extra={"metrics": metrics["test"], "rows": metrics["test_rows"]})

@@ -1,6 +1,7 @@
-"""The golden set: fixed rows with the outputs this model gives them.
+"""The golden set: fixed rows with the predictions this model gives them.
 
-The service's readiness check and the canary gate replay these rows and compare.
+The service's readiness check and the canary gate replay these rows and compare the head's
+outputs (probabilities, or the value scaled to the label's range) within a tolerance.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from .data.parquet import read_parquet
 from .data.schema import validate_labelled
 from .errors import ModelArtifactError
 from .features import FEATURE_CONTRACT
-from .model.inference import decide, predict_probabilities
+from .model.heads import HEAD
+from .model.inference import predict_outputs
 from .model.weights import load_model
 from .params import GoldenParams
 
@@ -28,28 +30,24 @@ logger = logging.getLogger(__name__)
 def build_golden_set(
     model_directory: Path, test_data: Path, destination: Path, params: GoldenParams
 ) -> dict[str, Any]:
-    """Take the first ROWS test rows by identifier, record their probabilities and labels."""
+    """Take the first ROWS test rows by identifier, record the model's prediction of each."""
     loaded = load_model(model_directory)
     frame = validate_labelled(read_parquet(test_data), str(test_data))
     chosen = frame.sort_values(FEATURE_CONTRACT.identifier).head(params.rows).reset_index(drop=True)
-    probabilities = predict_probabilities(loaded.network, chosen, torch.device("cpu"))
-    labels = decide(probabilities, loaded.decision_threshold)
+    outputs = torch.from_numpy(predict_outputs(loaded.network, chosen, torch.device("cpu")))
+    predictions = HEAD.predictions(outputs, HEAD.decide(outputs, loaded.decision_threshold))
     features = list(FEATURE_CONTRACT.feature_names)
     golden = {
         "model_version": loaded.model_version,
         "contract_version": FEATURE_CONTRACT.version,
+        "label_kind": HEAD.kind,
         "decision_threshold": loaded.decision_threshold,
         "cases": [
-            {
-                "id": identifier,
-                "instance": instance,
-                "expected": {"probability": float(probability), "label": int(label)},
-            }
-            for identifier, instance, probability, label in zip(
-                chosen[FEATURE_CONTRACT.identifier],
+            {"id": identifier, "instance": instance, "expected": prediction}
+            for identifier, instance, prediction in zip(
+                chosen[FEATURE_CONTRACT.identifier].tolist(),
                 chosen[features].to_dict(orient="records"),
-                probabilities,
-                labels,
+                predictions,
                 strict=True,
             )
         ],
@@ -63,8 +61,8 @@ def build_golden_set(
 class GoldenCase:
     id: str
     instance: dict[str, Any]
-    probability: float
-    label: int
+    expected: dict[str, Any]  # the response object the model gave, e.g. {"probability": ...}
+    outputs: tuple[float, ...]  # what it stands for, as the head's outputs
 
 
 @dataclass(frozen=True)
@@ -81,8 +79,8 @@ def read_golden_set(path: Path) -> GoldenSet:
             GoldenCase(
                 id=str(case["id"]),
                 instance=case["instance"],
-                probability=float(case["expected"]["probability"]),
-                label=int(case["expected"]["label"]),
+                expected=case["expected"],
+                outputs=tuple(HEAD.outputs_of(case["expected"])),
             )
             for case in document["cases"]
         )

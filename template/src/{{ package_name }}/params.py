@@ -35,6 +35,7 @@ class ModelParams(_Section):
 class TrainParams(_Section):
     seed: int = Field(ge=0)
     epochs: int = Field(ge=1)
+    min_steps: int = Field(ge=1)
     batch_size: int = Field(ge=1)
     learning_rate: float = Field(gt=0, le=1)
     weight_decay: float = Field(ge=0)
@@ -61,7 +62,7 @@ class GoldenParams(_Section):
 
 
 class PipelineParams(_Section):
-    sample: SampleParams
+    sample: SampleParams | None = None  # the demo data source's; a project's own source has none
     prepare: PrepareParams
     model: ModelParams
     train: TrainParams

@@ -1,1 +1,1 @@
-"""Lead data: the synthetic sample, Parquet I/O, contract validation and the split."""
+"""Data: the demo source, synthetic rows for tests, file I/O, contract validation and the split."""

@@ -1,7 +1,8 @@
-"""The embedded default data source: synthetic leads, identical for the same seed.
+"""The demo's data source: synthetic lead-conversion rows, identical for the same seed.
 
-Replace `sample_leads` (and the `sample` stage) with your own source; keep the output a
-Parquet file whose columns follow the feature contract.
+It writes the lead-conversion demo's columns, so it fits the demo's feature contract only. Once
+features.py describes your own data, replace the `sample` stage of dvc.yaml with your source
+(README: "Bring your own data"); this stage then refuses to run rather than write wrong rows.
 """
 
 from __future__ import annotations
@@ -9,7 +10,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..contract import FeatureContract
+from ..errors import DataValidationError, ParamsError
 from ..features import FEATURE_CONTRACT
+from ..params import SampleParams
+
+# The version of the contract these rows are drawn for (FEATURE_CONTRACT as generated).
+LEAD_CONVERSION_CONTRACT_VERSION = "5236b45050c21f5f"
 
 # The known logistic model the labels come from, so a trained model can be judged against it.
 INTERCEPT = -4.0
@@ -25,9 +32,26 @@ COUNTRY_WEIGHTS = {
 LOGIT_NOISE = 0.5
 
 
-def sample_leads(rows: int, seed: int) -> pd.DataFrame:
-    """ROWS leads drawn from SEED: features within the contract, label from the logistic model."""
-    generator = np.random.default_rng(seed)
+def uses_demo_contract(contract: FeatureContract = FEATURE_CONTRACT) -> bool:
+    """Whether CONTRACT is the lead-conversion demo's, the only one this source can fill."""
+    return contract.version == LEAD_CONVERSION_CONTRACT_VERSION
+
+
+def sample_leads(params: SampleParams | None) -> pd.DataFrame:
+    """PARAMS.rows leads drawn from PARAMS.seed: features within the contract, label from the
+    logistic model; refused when features.py no longer declares the demo's contract."""
+    if params is None:
+        msg = "params.yaml has no `sample` section, the demo data source's: add it back"
+        raise ParamsError(msg)
+    if not uses_demo_contract():
+        msg = (
+            "the sample stage writes the lead-conversion demo's rows, which fit only the demo's "
+            f"feature contract, and features.py now declares another (version "
+            f"{FEATURE_CONTRACT.version}): replace the sample stage in dvc.yaml with your data "
+            "source (README, Bring your own data)"
+        )
+        raise DataValidationError(msg)
+    rows, generator = params.rows, np.random.default_rng(params.seed)
     countries = FEATURE_CONTRACT.categorical[0].categories
     columns = {
         "form_score": generator.beta(2.0, 3.0, rows),
@@ -41,10 +65,12 @@ def sample_leads(rows: int, seed: int) -> pd.DataFrame:
     converted = (generator.uniform(0.0, 1.0, rows) < 1.0 / (1.0 + np.exp(-logit))).astype(np.int64)
     frame = pd.DataFrame(
         {
-            FEATURE_CONTRACT.identifier: [f"lead-{seed}-{index:08d}" for index in range(rows)],
+            FEATURE_CONTRACT.identifier: [
+                f"lead-{params.seed}-{index:08d}" for index in range(rows)
+            ],
             **columns,
             "country": pd.Series(country, dtype="str"),
-            FEATURE_CONTRACT.label: converted,
+            FEATURE_CONTRACT.label.name: converted,
         }
     )
     return frame[list(FEATURE_CONTRACT.column_names)]

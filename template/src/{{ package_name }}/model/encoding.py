@@ -1,9 +1,9 @@
-"""Frames to tensors, derived from the feature contract: numeric features scaled to [0, 1]
-by their contract ranges, categories to the index of their position in the contract."""
+"""Frames to tensors, derived from the feature contract: numeric and integer features scaled to
+[0, 1] by their contract ranges, categories to the index of their position in the contract."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -11,8 +11,9 @@ import numpy.typing as npt
 import pandas as pd
 import torch
 
+from ..contract import FeatureContract
 from ..errors import DataValidationError
-from ..features import FEATURE_CONTRACT, FeatureContract
+from ..features import FEATURE_CONTRACT
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class EncodedFeatures:
 
 @dataclass(frozen=True)
 class NumericScaling:
-    """Numeric features scaled to [0, 1] by their contract ranges (rows x features, in order)."""
+    """Numeric and integer features scaled to [0, 1] by their contract ranges (rows x features)."""
 
     minimums: npt.NDArray[np.float64]
     spans: npt.NDArray[np.float64]
@@ -34,8 +35,11 @@ class NumericScaling:
     @classmethod
     def of(cls, contract: FeatureContract) -> NumericScaling:
         return cls(
-            np.array([feature.minimum for feature in contract.numeric]),
-            np.array([feature.maximum - feature.minimum for feature in contract.numeric]),
+            np.array([feature.minimum for feature in contract.numeric], dtype=np.float64),
+            np.array(
+                [feature.maximum - feature.minimum for feature in contract.numeric],
+                dtype=np.float64,
+            ),
         )
 
     def apply(self, values: npt.NDArray[np.float64]) -> npt.NDArray[np.float32]:
@@ -66,18 +70,26 @@ def encode_features(
 @dataclass(frozen=True)
 class RowEncoder:
     """Encodes rows already validated against the contract (features as attributes), exactly
-    as `encode_features` encodes a frame, without building one: the service's hot path."""
+    as `encode_features` encodes a frame, without building one: the service's hot path.
+
+    ATTRIBUTES maps a feature name to the attribute a row holds it in (default: the name)."""
 
     contract: FeatureContract = FEATURE_CONTRACT
+    attributes: Mapping[str, str] = field(default_factory=dict)
     _numeric_names: tuple[str, ...] = field(init=False)
     _scaling: NumericScaling = field(init=False)
     _category_codes: tuple[tuple[str, dict[str, int]], ...] = field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_numeric_names", tuple(f.name for f in self.contract.numeric))
+        attribute = {name: self.attributes.get(name, name) for name in self.contract.feature_names}
+        numeric = tuple(attribute[f.name] for f in self.contract.numeric)
+        object.__setattr__(self, "_numeric_names", numeric)
         object.__setattr__(self, "_scaling", NumericScaling.of(self.contract))
         codes = tuple(
-            (feature.name, {category: code for code, category in enumerate(feature.categories)})
+            (
+                attribute[feature.name],
+                {category: code for code, category in enumerate(feature.categories)},
+            )
             for feature in self.contract.categorical
         )
         object.__setattr__(self, "_category_codes", codes)
@@ -92,9 +104,3 @@ class RowEncoder:
             dtype=torch.int64,
         ).reshape(len(rows), len(self._category_codes))
         return EncodedFeatures(torch.from_numpy(self._scaling.apply(values)), categorical)
-
-
-def encode_labels(
-    frame: pd.DataFrame, contract: FeatureContract = FEATURE_CONTRACT
-) -> torch.Tensor:
-    return torch.from_numpy(frame[contract.label].to_numpy(dtype=np.float32))

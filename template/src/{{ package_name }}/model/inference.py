@@ -7,20 +7,23 @@ import numpy.typing as npt
 import pandas as pd
 import torch
 
+from ..contract import FeatureContract
+from ..features import FEATURE_CONTRACT
 from .encoding import encode_features
-from .network import LeadConversionNetwork
+from .heads import Head, head_for
+from .network import TabularNetwork
 
 
-def predict_probabilities(
-    network: LeadConversionNetwork, frame: pd.DataFrame, device: torch.device
+def predict_outputs(
+    network: TabularNetwork,
+    frame: pd.DataFrame,
+    device: torch.device,
+    contract: FeatureContract = FEATURE_CONTRACT,
 ) -> npt.NDArray[np.float64]:
-    """Conversion probability of every row of FRAME (features as in the contract)."""
-    features = encode_features(frame).to(device)
+    """The head's outputs for every row of FRAME: probabilities, or values scaled to [0, 1]."""
+    head: Head = head_for(contract.label)
+    features = encode_features(frame, contract).to(device)
     network.eval()
     with torch.inference_mode():
-        probabilities = torch.sigmoid(network(features.numeric, features.categorical))
-    return probabilities.to("cpu", torch.float64).numpy()
-
-
-def decide(probabilities: npt.NDArray[np.float64], threshold: float) -> npt.NDArray[np.int64]:
-    return (probabilities >= threshold).astype(np.int64)
+        outputs = head.outputs(network(features.numeric, features.categorical))
+    return outputs.to("cpu", torch.float64).numpy()

@@ -1,4 +1,5 @@
-"""The lead-conversion network: numeric features and one embedding per categorical feature."""
+"""The network: scaled numbers and one embedding per categorical feature, through an MLP, into
+the output head the label kind asks for (one logit, one per class, or one value)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..features import FEATURE_CONTRACT, FeatureContract
+from ..contract import FeatureContract
+from ..features import FEATURE_CONTRACT
+from .heads import head_for
 
 
 @dataclass(frozen=True)
@@ -17,6 +20,7 @@ class Architecture:
     category_counts: tuple[int, ...]
     embedding_dim: int
     hidden_units: int
+    outputs: int
 
     @classmethod
     def for_contract(
@@ -27,6 +31,7 @@ class Architecture:
             category_counts=tuple(len(c.categories) for c in contract.categorical),
             embedding_dim=embedding_dim,
             hidden_units=hidden_units,
+            outputs=head_for(contract.label).units,
         )
 
     @classmethod
@@ -36,14 +41,16 @@ class Architecture:
             category_counts=tuple(int(count) for count in values["category_counts"]),
             embedding_dim=int(values["embedding_dim"]),
             hidden_units=int(values["hidden_units"]),
+            outputs=int(values["outputs"]),
         )
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-class LeadConversionNetwork(nn.Module):
-    """Logits of conversion: embeddings and numeric features through a two-layer MLP."""
+class TabularNetwork(nn.Module):
+    """Raw outputs (logits, or the scaled value) from the contract's features: (rows,) for one
+    output, (rows, outputs) for several."""
 
     def __init__(self, architecture: Architecture) -> None:
         super().__init__()
@@ -61,7 +68,7 @@ class LeadConversionNetwork(nn.Module):
             nn.ReLU(),
             nn.Linear(architecture.hidden_units, architecture.hidden_units),
             nn.ReLU(),
-            nn.Linear(architecture.hidden_units, 1),
+            nn.Linear(architecture.hidden_units, architecture.outputs),
         )
 
     def forward(self, numeric: torch.Tensor, categorical: torch.Tensor) -> torch.Tensor:
@@ -70,4 +77,4 @@ class LeadConversionNetwork(nn.Module):
             for position, embedding in enumerate(self.embeddings)
         ]
         logits: torch.Tensor = self.layers(torch.cat([numeric, *embedded], dim=1))
-        return logits.squeeze(1)
+        return logits.squeeze(1) if self.architecture.outputs == 1 else logits

@@ -15,7 +15,7 @@ from safetensors.torch import save as save_tensors
 from ..atomic import write_bytes_atomically, write_text_atomically
 from ..errors import ModelArtifactError
 from ..features import FEATURE_CONTRACT
-from .network import Architecture, LeadConversionNetwork
+from .network import Architecture, TabularNetwork
 
 WEIGHTS_FILE = "model.safetensors"
 METADATA_FILE = "model.json"
@@ -23,7 +23,7 @@ METADATA_FILE = "model.json"
 
 @dataclass(frozen=True)
 class LoadedModel:
-    network: LeadConversionNetwork
+    network: TabularNetwork
     metadata: dict[str, Any]
 
     @property
@@ -36,7 +36,7 @@ class LoadedModel:
 
 
 def save_model(
-    network: LeadConversionNetwork, directory: Path, metadata: dict[str, Any]
+    network: TabularNetwork, directory: Path, metadata: dict[str, Any]
 ) -> dict[str, Any]:
     """Write DIRECTORY/model.safetensors and model.json atomically; return the full metadata."""
     state = {
@@ -84,7 +84,7 @@ def load_model(directory: Path) -> LoadedModel:
             "retrain it"
         )
         raise ModelArtifactError(msg)
-    network = LeadConversionNetwork(Architecture.from_dict(metadata["architecture"]))
+    network = TabularNetwork(Architecture.from_dict(metadata["architecture"]))
     try:
         network.load_state_dict(load_tensors(payload), strict=True)
     except (SafetensorError, RuntimeError) as error:

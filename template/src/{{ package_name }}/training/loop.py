@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import math
 import os
 import sys
 import uuid
@@ -14,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import torch
 from torch.optim import AdamW
@@ -27,11 +27,11 @@ from ..data.schema import validate_labelled
 from ..drift_reference import DRIFT_REFERENCE_FILE, write_drift_reference
 from ..errors import DataValidationError, TrainingPreemptedError
 from ..features import FEATURE_CONTRACT
-from ..metrics import StreamingMetrics
-from ..model.encoding import encode_features, encode_labels
-from ..model.inference import predict_probabilities
-from ..model.loss import conversion_loss
-from ..model.network import Architecture, LeadConversionNetwork
+from ..metrics import metrics_for
+from ..model.encoding import encode_features
+from ..model.heads import HEAD
+from ..model.inference import predict_outputs
+from ..model.network import Architecture, TabularNetwork
 from ..model.weights import save_model
 from ..params import ModelParams, TrainParams
 from ..provenance import file_sha256, git_revision, library_versions
@@ -122,7 +122,13 @@ def _load_split(directory: Path, name: str) -> pd.DataFrame:
 
 def _batches(frame: pd.DataFrame) -> TensorBatches:
     features = encode_features(frame)
-    return TensorBatches(features.numeric, features.categorical, encode_labels(frame))
+    targets = HEAD.targets(frame[FEATURE_CONTRACT.label.name])
+    return TensorBatches(features.numeric, features.categorical, targets)
+
+
+def epochs_for(params: TrainParams, batches_per_epoch: int) -> int:
+    """train.epochs, or more when a small dataset would give fewer than train.min_steps steps."""
+    return max(params.epochs, math.ceil(params.min_steps / batches_per_epoch))
 
 
 @contextlib.contextmanager
@@ -140,13 +146,10 @@ def _progress_bar(total: int, done: int, enabled: bool) -> Iterator[Callable[[],
 
 
 def _validation_metrics(
-    network: LeadConversionNetwork, frame: pd.DataFrame, threshold: float, device: torch.device
+    network: TabularNetwork, frame: pd.DataFrame, threshold: float, device: torch.device
 ) -> dict[str, float]:
-    metrics = StreamingMetrics(threshold=threshold)
-    metrics.update(
-        predict_probabilities(network, frame, device),
-        frame[FEATURE_CONTRACT.label].to_numpy(dtype=np.int64),
-    )
+    metrics = metrics_for(HEAD, threshold)
+    metrics.observe(predict_outputs(network, frame, device), frame[FEATURE_CONTRACT.label.name])
     summary = metrics.summary()
     return {f"validation_{key}": value for key, value in summary.items() if key != "rows"}
 
@@ -162,6 +165,7 @@ def train(
 
     On SIGTERM/SIGINT, checkpoint at the next step boundary and raise TrainingPreemptedError.
     """
+    HEAD.check_training_settings(params.positive_class_weight, params.decision_threshold)
     # Before joining the process group, which starts CUDA: cuBLAS reads its workspace setting once.
     make_deterministic(params.seed, deterministic=params.deterministic)
     torch.set_num_threads(params.cpu_threads)
@@ -193,7 +197,7 @@ def _train(  # noqa: PLR0913, PLR0915 - one linear run reads better than scatter
     fingerprint = run_fingerprint(model_params, params, data_sha256, group)
     checkpoints = checkpoint_directory(paths.checkpoint_root, fingerprint)
 
-    network = LeadConversionNetwork(
+    network = TabularNetwork(
         Architecture.for_contract(model_params.embedding_dim, model_params.hidden_units)
     ).to(group.device)
     optimizer = AdamW(
@@ -202,7 +206,8 @@ def _train(  # noqa: PLR0913, PLR0915 - one linear run reads better than scatter
     sampler = ResumableBatchSampler(
         dataset, params.batch_size, group.rank, group.world_size, params.seed
     )
-    total_steps = params.epochs * sampler.batches_per_epoch
+    epochs = epochs_for(params, sampler.batches_per_epoch)
+    total_steps = epochs * sampler.batches_per_epoch
     scheduler = CosineAnnealingLR(optimizer, T_max=total_steps)
 
     progress = Progress()
@@ -257,6 +262,7 @@ def _train(  # noqa: PLR0913, PLR0915 - one linear run reads better than scatter
             "device": str(group.device),
             "world_size": group.world_size,
             "steps": total_steps,
+            "epochs": epochs,
             "start_step": progress.step,
             "fingerprint": fingerprint[:16],
         },
@@ -264,15 +270,13 @@ def _train(  # noqa: PLR0913, PLR0915 - one linear run reads better than scatter
     interactive = group.is_writer and sys.stderr.isatty()
     network.train()
     with _progress_bar(total_steps, progress.step, interactive) as advance:
-        for epoch in range(progress.epoch, params.epochs):
+        for epoch in range(progress.epoch, epochs):
             sampler.set_epoch(epoch, progress.batch_in_epoch)
             loader_generator.manual_seed(params.seed + epoch)
             for numeric, categorical, labels in loader:
                 optimizer.zero_grad(set_to_none=True)
                 logits = network(numeric.to(group.device), categorical.to(group.device))
-                loss = conversion_loss(
-                    logits, labels.to(group.device), params.positive_class_weight
-                )
+                loss = HEAD.loss(logits, labels.to(group.device), params.positive_class_weight)
                 loss.backward()
                 average_gradients(group, network)
                 optimizer.step()

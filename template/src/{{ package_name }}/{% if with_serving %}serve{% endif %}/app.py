@@ -148,7 +148,7 @@ class Service:
             return self._unavailable("the accelerator is out of memory for this request", 1)
         scored = scored_rows.scored
         if not scored.all_finite:
-            bad = int((~torch.isfinite(scored.probabilities)).sum())
+            bad = int((~torch.isfinite(scored.outputs)).sum())
             self.metrics.tensor_nonfinite.labels("output").inc(bad)
             self.breaker.record_failure()
             return self._unavailable(
@@ -156,14 +156,9 @@ class Service:
                 self.breaker.retry_after_seconds(),
             )
         self.breaker.record_success()
-        self.drift.observe(Observation(scored_rows.features, scored.probabilities, scored.labels))
+        self.drift.observe(Observation(scored_rows.features, scored.outputs, scored.decisions))
         self.metrics.predictions.inc(len(request.instances))
-        predictions = [
-            {"probability": probability, "label": label}
-            for probability, label in zip(
-                scored.probabilities.tolist(), scored.labels.tolist(), strict=True
-            )
-        ]
+        predictions = self.predictor.head.predictions(scored.outputs, scored.decisions)
         return _json(
             200, {"predictions": predictions, "model_version": self.identity.model_version}
         )

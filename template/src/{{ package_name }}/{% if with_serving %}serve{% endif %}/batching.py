@@ -89,15 +89,10 @@ class BatchScorer:
         for request in batch:
             end = start + len(request.rows)
             part = slice(start, end)
-            probabilities = scored.probabilities[part]
             answers.append(
                 ScoredRows(
                     EncodedFeatures(features.numeric[part], features.categorical[part]),
-                    Scored(
-                        probabilities,
-                        scored.labels[part],
-                        scored.all_finite or bool(probabilities.isfinite().all()),
-                    ),
+                    scored.rows(part),
                 )
             )
             start = end

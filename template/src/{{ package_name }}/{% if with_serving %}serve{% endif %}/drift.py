@@ -19,6 +19,7 @@ import torch
 
 from ..features import FEATURE_CONTRACT
 from ..model.encoding import EncodedFeatures, encode_features
+from ..model.heads import HEAD, Head, label_names
 from .drift_statistics import category_drift, ks_two_sample
 from .metrics import ServiceMetrics
 
@@ -32,8 +33,12 @@ class Observation:
     """What one request fed the model and what came out."""
 
     features: EncodedFeatures
-    probabilities: torch.Tensor  # float, (rows,)
-    labels: torch.Tensor  # int64, (rows,)
+    outputs: torch.Tensor  # the head's: (rows,) or (rows, classes)
+    decisions: torch.Tensor | None  # class index per row, int64 (None for a regression label)
+
+    @property
+    def rows(self) -> int:
+        return int(self.outputs.shape[0])
 
 
 class _Flush:
@@ -55,6 +60,7 @@ class DriftMonitor:
         metrics: ServiceMetrics,
         model_version: str,
         window_rows: int = DEFAULT_WINDOW_ROWS,
+        head: Head = HEAD,
     ) -> None:
         encoded = encode_features(reference)
         self._reference_numeric = encoded.numeric.to(torch.float64).numpy()
@@ -66,6 +72,8 @@ class DriftMonitor:
         ]
         self._metrics = metrics
         self._model_version = model_version
+        self._head = head
+        self._label_names = label_names(head)
         self.window_rows = window_rows
         self.windows_completed = 0
         # Request side: observations not yet handed over, and the rows of the stream since the
@@ -90,7 +98,7 @@ class DriftMonitor:
         """Called on the request path: an append; a hand-over once the stream fills a window."""
         with self._lock:
             self._observed.append(observation)
-            self._rows_in_open_window += observation.labels.shape[0]
+            self._rows_in_open_window += observation.rows
             if self._rows_in_open_window < self.window_rows:
                 return
             self._rows_in_open_window %= self.window_rows
@@ -121,32 +129,33 @@ class DriftMonitor:
 
     def _add(self, observations: list[Observation]) -> None:
         self._pending.extend(observations)
-        self._pending_rows += sum(o.labels.shape[0] for o in observations)
+        self._pending_rows += sum(o.rows for o in observations)
         if self._pending_rows < self.window_rows:
             return
         numeric = torch.cat([o.features.numeric for o in self._pending])
         categorical = torch.cat([o.features.categorical for o in self._pending])
-        probabilities = torch.cat([o.probabilities for o in self._pending])
-        labels = torch.cat([o.labels for o in self._pending])
+        outputs = torch.cat([o.outputs for o in self._pending])
+        decided = [o.decisions for o in self._pending if o.decisions is not None]
+        decisions = torch.cat(decided) if decided else None
         cut = self.window_rows
         while numeric.shape[0] >= cut:
-            self._report_window(numeric[:cut], categorical[:cut], probabilities[:cut], labels[:cut])
-            numeric, categorical = numeric[cut:], categorical[cut:]
-            probabilities, labels = probabilities[cut:], labels[cut:]
-        self._pending = [Observation(EncodedFeatures(numeric, categorical), probabilities, labels)]
+            window = Observation(
+                EncodedFeatures(numeric[:cut], categorical[:cut]),
+                outputs[:cut],
+                None if decisions is None else decisions[:cut],
+            )
+            self._report_window(window)
+            numeric, categorical, outputs = numeric[cut:], categorical[cut:], outputs[cut:]
+            decisions = None if decisions is None else decisions[cut:]
+        self._pending = [Observation(EncodedFeatures(numeric, categorical), outputs, decisions)]
         self._pending_rows = numeric.shape[0]
 
-    def _report_window(
-        self,
-        numeric: torch.Tensor,
-        categorical: torch.Tensor,
-        probabilities: torch.Tensor,
-        labels: torch.Tensor,
-    ) -> None:
+    def _report_window(self, window: Observation) -> None:
         metrics, version = self._metrics, self._model_version
-        window = numeric.to(torch.float64).numpy()
+        numeric, categorical = window.features.numeric, window.features.categorical
+        as_float64 = numeric.to(torch.float64).numpy()
         for position, feature in enumerate(FEATURE_CONTRACT.numeric):
-            test = ks_two_sample(self._reference_numeric[:, position], window[:, position])
+            test = ks_two_sample(self._reference_numeric[:, position], as_float64[:, position])
             metrics.feature_drift_score.labels(feature.name, version).set(test.score)
             metrics.feature_drift_p_value.labels(feature.name, version).set(test.p_value)
         for position, categorical_feature in enumerate(FEATURE_CONTRACT.categorical):
@@ -160,11 +169,15 @@ class DriftMonitor:
             )
         # Validated inputs are finite; a count here means the encoding broke that promise.
         metrics.tensor_nonfinite.labels("input").inc(int((~torch.isfinite(numeric)).sum()))
-        for stage, values in (("input", numeric), ("output", probabilities)):
-            as_float64 = values.to(torch.float64)
-            metrics.tensor_mean.labels(stage).set(float(as_float64.mean()))
-            metrics.tensor_std.labels(stage).set(float(as_float64.std()))
-        positive_share = float(labels.to(torch.float64).mean())
-        metrics.prediction_label_ratio.labels("1").set(positive_share)
-        metrics.prediction_label_ratio.labels("0").set(1.0 - positive_share)
+        primary = self._head.primary(window.outputs)
+        for stage, values in (("input", numeric), ("output", primary)):
+            if values.numel() == 0:  # a contract without numeric features has no input numbers
+                continue
+            as_float = values.to(torch.float64)
+            metrics.tensor_mean.labels(stage).set(float(as_float.mean()))
+            metrics.tensor_std.labels(stage).set(float(as_float.std()))
+        if window.decisions is not None:
+            predicted = np.bincount(window.decisions.numpy(), minlength=len(self._label_names))
+            for name, count in zip(self._label_names, predicted.tolist(), strict=True):
+                metrics.prediction_label_ratio.labels(name).set(count / window.rows)
         self.windows_completed += 1

@@ -30,7 +30,7 @@ class EncodedGoldenSet:
 
     ids: tuple[str, ...]
     features: EncodedFeatures
-    probabilities: torch.Tensor  # float64, (rows,)
+    outputs: torch.Tensor  # the head's outputs, float64, (rows, outputs per row)
 
 
 def load_golden_set(path: Path, predictor: Predictor, model_version: str) -> EncodedGoldenSet:
@@ -51,9 +51,7 @@ def load_golden_set(path: Path, predictor: Predictor, model_version: str) -> Enc
     return EncodedGoldenSet(
         ids=tuple(case.id for case in golden.cases),
         features=predictor.encode(instances),
-        probabilities=torch.tensor(
-            [case.probability for case in golden.cases], dtype=torch.float64
-        ),
+        outputs=torch.tensor([case.outputs for case in golden.cases], dtype=torch.float64),
     )
 
 
@@ -105,15 +103,16 @@ class ReadinessCheck:
         latency = time.perf_counter() - started
         if not scored.all_finite:
             return self._record(False, "the golden set gave non-finite outputs", latency)
-        errors = (scored.probabilities.to(torch.float64) - self._golden.probabilities).abs()
+        expected = self._golden.outputs
+        got = scored.outputs.to(torch.float64).reshape(expected.shape)
+        errors = (got - expected).abs().flatten()
         worst = int(errors.argmax())
         max_error = float(errors[worst])
         if not math.isfinite(max_error) or max_error > self._tolerance:
-            got = float(scored.probabilities[worst])
-            expected = float(self._golden.probabilities[worst])
+            row = worst // expected.shape[1]
             reason = (
-                f"golden case {self._golden.ids[worst]} gave {got:.6f}, expected {expected:.6f} "
-                f"(tolerance {self._tolerance})"
+                f"golden case {self._golden.ids[row]} gave {float(got.flatten()[worst]):.6f}, "
+                f"expected {float(expected.flatten()[worst]):.6f} (tolerance {self._tolerance})"
             )
             return self._record(False, reason, latency, max_error)
         if latency > self._budget:

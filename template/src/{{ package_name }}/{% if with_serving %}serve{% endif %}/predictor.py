@@ -9,7 +9,9 @@ from dataclasses import dataclass
 import torch
 
 from ..model.encoding import EncodedFeatures, RowEncoder
+from ..model.heads import HEAD, Head
 from ..model.weights import LoadedModel
+from .request_model import INSTANCE_ATTRIBUTES
 
 logger = logging.getLogger(__name__)
 
@@ -20,16 +22,25 @@ class ModelOverloadedError(Exception):
 
 @dataclass(frozen=True)
 class Scored:
-    probabilities: torch.Tensor  # float32 on the CPU, (rows,)
-    labels: torch.Tensor  # int64 on the CPU, (rows,)
+    outputs: torch.Tensor  # the head's, float32 on the CPU: (rows,) or (rows, classes)
+    decisions: torch.Tensor | None  # class index per row, int64 (None for a regression label)
     all_finite: bool
+
+    def rows(self, part: slice) -> Scored:
+        outputs = self.outputs[part]
+        decisions = None if self.decisions is None else self.decisions[part]
+        return Scored(outputs, decisions, self.all_finite or bool(outputs.isfinite().all()))
 
 
 class Predictor:
     """Encodes validated rows and scores them; never builds an autograd graph."""
 
     def __init__(
-        self, loaded: LoadedModel, device: torch.device, cuda_memory_fraction: float | None = None
+        self,
+        loaded: LoadedModel,
+        device: torch.device,
+        cuda_memory_fraction: float | None = None,
+        head: Head = HEAD,
     ) -> None:
         if device.type == "cuda" and cuda_memory_fraction is not None:
             # A cap per process: several workers on one GPU cannot starve each other.
@@ -37,7 +48,8 @@ class Predictor:
         self.device = device
         self.network = loaded.network.to(device).eval()
         self.threshold = loaded.decision_threshold
-        self.encoder = RowEncoder()
+        self.head = head
+        self.encoder = RowEncoder(attributes=INSTANCE_ATTRIBUTES)
 
     def encode(self, rows: Sequence[object]) -> EncodedFeatures:
         return self.encoder.encode(rows)
@@ -46,13 +58,12 @@ class Predictor:
         on_device = features.to(self.device) if self.device.type != "cpu" else features
         try:
             with torch.inference_mode():
-                probabilities = torch.sigmoid(
+                outputs = self.head.outputs(
                     self.network(on_device.numeric, on_device.categorical)
                 ).to("cpu")
         except torch.cuda.OutOfMemoryError as error:
             torch.cuda.empty_cache()
             logger.warning("out of memory on a request", extra={"rows": features.numeric.shape[0]})
             raise ModelOverloadedError(str(error)) from error
-        all_finite = bool(torch.isfinite(probabilities).all())
-        labels = (probabilities >= self.threshold).to(torch.int64)
-        return Scored(probabilities, labels, all_finite)
+        all_finite = bool(torch.isfinite(outputs).all())
+        return Scored(outputs, self.head.decide(outputs, self.threshold), all_finite)

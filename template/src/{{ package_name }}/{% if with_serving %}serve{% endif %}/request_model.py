@@ -7,12 +7,21 @@ the contract says.
 
 from __future__ import annotations
 
+import keyword
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
 
-from ..features import FEATURE_CONTRACT, FeatureContract
+from ..contract import (
+    BinaryLabel,
+    CategoricalFeature,
+    FeatureContract,
+    IntegerFeature,
+    Label,
+    MulticlassLabel,
+)
+from ..features import FEATURE_CONTRACT
 
 MAX_INSTANCES = 1024
 ENVELOPE_FIELD = "instances"
@@ -20,28 +29,58 @@ BODY_FIELD = "body"
 UNKNOWN_FIELD = "unknown_field"
 
 
+def _usable_as_attribute(name: str) -> bool:
+    return (
+        name.isidentifier()
+        and not keyword.iskeyword(name)
+        and not name.startswith(("_", "model_"))
+        and not hasattr(BaseModel, name)
+    )
+
+
+def instance_attributes(contract: FeatureContract) -> dict[str, str]:
+    """Feature name -> the attribute a validated row holds it in: the name itself when Python
+    and pydantic allow it, else `feature_<position>` (the JSON keeps the name, as an alias)."""
+    taken = {f.name for f in contract.features if _usable_as_attribute(f.name)}
+    attributes = {}
+    for position, feature in enumerate(contract.features):
+        attribute = feature.name
+        if attribute not in taken:
+            attribute = f"feature_{position}"
+            while attribute in taken:
+                attribute += "_"
+            taken.add(attribute)
+        attributes[feature.name] = attribute
+    return attributes
+
+
+def _whole_number(value: object) -> object:
+    """2009.0 is the integer 2009, as JSON Schema says; 2009.5, "2009" and true are refused."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _field_type(feature: Any) -> Any:
+    if isinstance(feature, CategoricalFeature):
+        return Literal[tuple(feature.categories)]
+    if isinstance(feature, IntegerFeature):
+        # The bounds before the validator: JSON Schema then names them minimum and maximum.
+        return Annotated[
+            int, Field(ge=feature.minimum, le=feature.maximum), BeforeValidator(_whole_number)
+        ]
+    return Annotated[float, Field(ge=feature.minimum, le=feature.maximum, allow_inf_nan=False)]
+
+
 def build_instance_model(contract: FeatureContract) -> type[BaseModel]:
     """One row of features: the contract's names, types, ranges and categories."""
+    attributes = instance_attributes(contract)
     fields: dict[str, Any] = {}
-    for numeric in contract.numeric:
-        fields[numeric.name] = (
-            Annotated[
-                float,
-                Field(
-                    ge=numeric.minimum,
-                    le=numeric.maximum,
-                    allow_inf_nan=False,
-                    description=numeric.description,
-                ),
-            ],
-            ...,
-        )
-    for categorical in contract.categorical:
-        fields[categorical.name] = (
-            Annotated[
-                Literal[categorical.categories],
-                Field(description=categorical.description),
-            ],
+    for feature in contract.features:
+        attribute = attributes[feature.name]
+        alias = None if attribute == feature.name else feature.name
+        fields[attribute] = (
+            Annotated[_field_type(feature), Field(description=feature.description, alias=alias)],
             ...,
         )
     # allow_inf_nan lets the JSON parser read NaN/Infinity so that each field can refuse it.
@@ -50,6 +89,7 @@ def build_instance_model(contract: FeatureContract) -> type[BaseModel]:
     return model
 
 
+INSTANCE_ATTRIBUTES = instance_attributes(FEATURE_CONTRACT)
 Instance = build_instance_model(FEATURE_CONTRACT)
 
 
@@ -61,18 +101,53 @@ class PredictRequest(BaseModel):
     )
 
 
-class Prediction(BaseModel):
-    probability: float = Field(ge=0.0, le=1.0, description="Probability of conversion.")
-    label: Literal[0, 1] = Field(description="1 when probability >= the decision threshold.")
+def build_prediction_model(label: Label) -> type[BaseModel]:
+    """One prediction, as the label kind writes it (see model/heads.py)."""
+    probability = Annotated[float, Field(ge=0.0, le=1.0)]
+    if isinstance(label, BinaryLabel):
+        fields: dict[str, Any] = {
+            "probability": (
+                probability,
+                Field(description=f"Probability that {label.name} is {label.classes[1]!r}."),
+            ),
+            "label": (
+                Literal[tuple(label.classes)],
+                Field(description="The positive class when probability >= the threshold."),
+            ),
+        }
+    elif isinstance(label, MulticlassLabel):
+        per_class_fields: dict[str, Any] = {
+            f"class_{position}": (probability, Field(alias=str(value)))
+            for position, value in enumerate(label.classes)
+        }
+        per_class = create_model(
+            "ClassProbabilities", __config__=ConfigDict(extra="forbid"), **per_class_fields
+        )
+        fields = {
+            "label": (Literal[tuple(label.classes)], Field(description="The likeliest class.")),
+            "probabilities": (per_class, Field(description="Probability of each class.")),
+        }
+    else:
+        fields = {
+            "value": (
+                float,
+                Field(description=f"Predicted {label.name}, in its own units."),
+            )
+        }
+    model: type[BaseModel] = create_model("Prediction", **fields)
+    return model
+
+
+Prediction = build_prediction_model(FEATURE_CONTRACT.label)
 
 
 class PredictResponse(BaseModel):
-    predictions: list[Prediction]
+    predictions: list[Prediction]  # type: ignore[valid-type]
     model_version: str
 
 
 class FieldProblem(BaseModel):
-    field: str = Field(description="Path of the offending value, e.g. instances[3].country.")
+    field: str = Field(description="Path of the offending value, e.g. instances[3].age.")
     reason: str
 
 
@@ -87,7 +162,10 @@ class ReadinessResponse(BaseModel):
     reason: str
     checked_at: float | None = Field(description="UNIX time of the last check.")
     golden_latency_ms: float | None
-    golden_max_abs_error: float | None
+    golden_max_abs_error: float | None = Field(
+        description="Largest difference of an output (probability, or value as a share of the "
+        "label's range) from the golden set's."
+    )
     draining: bool
     circuit_breaker: Literal["closed", "open", "half_open"]
     model_version: str

@@ -1,0 +1,81 @@
+"""The raw data file a source delivers, read with the contract's column types: Parquet or CSV."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+
+from ..contract import CategoricalFeature, FeatureContract, IntegerFeature, RegressionLabel
+from ..errors import DataValidationError
+from .parquet import read_parquet
+
+_CSV_COLUMN = re.compile(r"column #(\d+)")
+
+
+def contract_column_types(contract: FeatureContract) -> dict[str, pa.DataType]:
+    """The Arrow type of each contract column (the identifier's, text or integer, is read)."""
+    types: dict[str, pa.DataType] = {}
+    for feature in contract.features:
+        if isinstance(feature, CategoricalFeature):
+            types[feature.name] = pa.string()
+        elif isinstance(feature, IntegerFeature):
+            types[feature.name] = pa.int64()
+        else:
+            types[feature.name] = pa.float64()
+    label = contract.label
+    if isinstance(label, RegressionLabel):
+        types[label.name] = pa.float64()
+    else:
+        types[label.name] = pa.int64() if isinstance(label.classes[0], int) else pa.string()
+    return types
+
+
+def _column_at(source: Path, error: Exception) -> str:
+    """'column NAME: ' for an Arrow CSV error that gives a column number, else ''."""
+    found = _CSV_COLUMN.search(str(error))
+    if not found:
+        return ""
+    with source.open("rb") as stream:
+        header = stream.readline()
+    names = pa_csv.read_csv(pa.py_buffer(header)).column_names
+    position = int(found.group(1))
+    return f"column {names[position]}: " if position < len(names) else ""
+
+
+def read_csv(source: Path, contract: FeatureContract) -> pd.DataFrame:
+    """A CSV file parsed into the contract's types; a cell that does not parse names its column.
+
+    Empty cells and the usual null markers become missing values, which validation refuses."""
+    options = pa_csv.ConvertOptions(
+        column_types=contract_column_types(contract),
+        strings_can_be_null=False,
+        quoted_strings_can_be_null=False,
+    )
+    try:
+        table = pa_csv.read_csv(source, convert_options=options)
+    except FileNotFoundError as error:
+        msg = f"{source} does not exist; run the stage that writes it (dvc repro) or dvc pull"
+        raise DataValidationError(msg) from error
+    except pa.ArrowInvalid as error:
+        msg = (
+            f"{source}: {_column_at(source, error)}{error}; "
+            "fix the file, or that column's declaration in features.py"
+        )
+        raise DataValidationError(msg) from error
+    frame: pd.DataFrame = table.to_pandas()
+    return frame
+
+
+def read_raw(source: Path, contract: FeatureContract) -> pd.DataFrame:
+    """The raw file, by its suffix: .parquet, or .csv parsed with the contract's types."""
+    suffix = source.suffix.lower()
+    if suffix == ".parquet":
+        return read_parquet(source)
+    if suffix == ".csv":
+        return read_csv(source, contract)
+    msg = f"{source}: the raw data must be a .parquet or a .csv file"
+    raise DataValidationError(msg)
