@@ -6,16 +6,13 @@ dashboard query evaluates to data. Prometheus comes from scripts/install-system-
 
 from __future__ import annotations
 
-import contextlib
-import http.client
 import json
 import logging
 import re
 import shutil
-import subprocess
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +22,8 @@ from urllib.parse import quote, urlencode
 import pytest
 import yaml
 
-from tests.helpers import child_environment, free_port, read_answers
+from tests.helpers import free_port, read_answers
+from tests.service_process import http_call, server_process, wait_for
 from tests.test_generated_monitoring import (
     alerting_rules,
     dashboard_of,
@@ -47,65 +45,8 @@ ROWS_PER_REQUEST = 10
 DRIFTED_WINDOWS = 3
 # Grafana's $__rate_interval is at least 4 scrape intervals; a minute spans ~60 of these scrapes.
 RATE_INTERVAL = "1m"
-START_SECONDS = 90.0
 SETTLE_SECONDS = 30.0
 FIRING_SECONDS = 60.0
-
-
-def http_call(port: int, method: str, path: str, body: Any = None) -> tuple[int, bytes]:
-    """One request to 127.0.0.1:PORT; the status and the body."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        payload = None if body is None else json.dumps(body)
-        headers = {} if body is None else {"Content-Type": "application/json"}
-        connection.request(method, path, payload, headers)
-        response = connection.getresponse()
-        return response.status, response.read()
-    finally:
-        connection.close()
-
-
-def ready_status(port: int, path: str) -> int | None:
-    try:
-        return http_call(port, "GET", path)[0]
-    except OSError:
-        return None
-
-
-def wait_for(condition: Callable[[], bool], seconds: float) -> bool:
-    """Poll CONDITION every half second; whether it held before SECONDS ran out."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.5)
-    return True
-
-
-@contextlib.contextmanager
-def server_process(
-    command: list[str], cwd: Path, log: Path, ready_path: str, port: int
-) -> Iterator[None]:
-    """Run COMMAND until the block ends; wait until GET READY_PATH answers 200 first.
-
-    Its output goes to LOG: a full pipe would stall the server.
-    """
-    with log.open("wb") as log_stream:
-        process = subprocess.Popen(
-            command, cwd=cwd, env=child_environment(), stdout=log_stream, stderr=subprocess.STDOUT
-        )
-        try:
-            ready = wait_for(
-                lambda: process.poll() is not None or ready_status(port, ready_path) == 200,
-                START_SECONDS,
-            )
-            if process.poll() is not None or not ready:
-                log_text = log.read_text(encoding="utf-8", errors="replace")
-                pytest.fail(f"{command[0]} did not get ready on port {port}:\n{log_text}")
-            yield
-        finally:
-            process.kill()
-            process.wait(timeout=30)
 
 
 @dataclass(frozen=True)

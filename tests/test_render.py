@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import hashlib
 import re
 import shutil
 import subprocess
@@ -60,6 +61,8 @@ BASE_FILES = {
     "src/{package}/__main__.py",
     "src/{package}/atomic.py",
     "src/{package}/cli.py",
+    "src/{package}/cli_contract.py",
+    "src/{package}/cli_errors.py",
     "src/{package}/contract.py",
     "src/{package}/contract_infer.py",
     "src/{package}/contract_profile.py",
@@ -415,3 +418,14 @@ def test_formatting_and_lint_hold_for_any_package_name_length(
             [ruff, *command, "."], cwd=tmp_path / "p", capture_output=True, text=True, check=False
         )
         assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
+def test_the_demo_contract_carries_its_hash_so_contract_infer_may_replace_it(
+    rendered: tuple[dict[str, Any], Path],
+) -> None:
+    """`contract infer` replaces features.py only while its last line is the hash of the rest."""
+    _, project = rendered
+    package = read_answers(project)["package_name"]
+    text = (project / "src" / package / "features.py").read_text(encoding="utf-8")
+    body, marker = text.rsplit("# contract-sha256: ", 1)
+    assert marker == hashlib.sha256(body.encode()).hexdigest()[:16] + "\n"

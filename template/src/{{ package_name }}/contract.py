@@ -94,11 +94,16 @@ ClassLabel = BinaryLabel | MulticlassLabel
 
 @dataclass(frozen=True)
 class FeatureContract:
-    """What one row of the data is: an identifier, the features in order, and the label."""
+    """What one row of the data is: an identifier, the features in order, and the label.
+
+    IGNORED names columns a data file may hold that are none of these (a free-text note, a
+    timestamp): `prepare` drops them. Any other column the contract does not name is refused.
+    """
 
     identifier: str
     features: tuple[Feature, ...]
     label: Label
+    ignored: tuple[str, ...] = ()
     version: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -127,7 +132,8 @@ class FeatureContract:
         return (self.identifier, *self.feature_names, self.label.name)
 
     def as_dict(self) -> dict[str, Any]:
-        """Everything that changes what the model sees or says (descriptions do not)."""
+        """Everything that changes what the model sees or says (descriptions and ignored
+        columns do not)."""
         return {
             "identifier": self.identifier,
             "features": [_feature_dict(feature) for feature in self.features],
@@ -157,6 +163,20 @@ def _label_dict(label: Label) -> dict[str, Any]:
             "maximum": float(label.maximum),
         }
     return {"kind": label.kind, "name": label.name, "classes": list(label.classes)}
+
+
+def declared_contract(declared: object) -> FeatureContract:
+    """FEATURE_CONTRACT as features.py declares it, if it is written in this module's types."""
+    if isinstance(declared, FeatureContract):
+        return declared
+    msg = (
+        f"src/{_PACKAGE}/{CONTRACT_FILE} declares FEATURE_CONTRACT as a "
+        f"{type(declared).__module__}.{type(declared).__name__}, not with the types of "
+        f"contract.py (the form before label kinds): rewrite it in the form contract.py "
+        f"documents, or write it from your data with `{_PACKAGE} contract infer DATA "
+        "--identifier COLUMN --label COLUMN --force`"
+    )
+    raise ContractError(msg)
 
 
 def describe_problems(problems: list[str]) -> str:
@@ -291,4 +311,14 @@ def contract_problems(contract: FeatureContract) -> list[str]:
         )
     if label_name is not None and label_name == contract.identifier:
         problems.append(f"the identifier and the label are both {label_name!r}")
-    return problems
+    return problems + _ignored_problems(contract, {contract.identifier, label_name, *names})
+
+
+def _ignored_problems(contract: FeatureContract, used: set[str | None]) -> list[str]:
+    ignored: Any = contract.ignored  # as written, which may not be what the type says
+    if not isinstance(ignored, tuple | list) or not all(isinstance(n, str) for n in ignored):
+        return [f"ignored must be a tuple of column names, got {ignored!r}"]
+    clashing = sorted(name for name in ignored if name in used)
+    if clashing:
+        return [f"ignored columns {clashing} are also used by the contract: keep one"]
+    return []

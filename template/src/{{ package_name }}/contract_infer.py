@@ -80,6 +80,14 @@ def declared_range(
     )
 
 
+def _extremes(profile: ColumnProfile) -> tuple[float, float]:
+    """The observed minimum and maximum of a number column (which has a finite value)."""
+    if profile.minimum is None or profile.maximum is None:
+        msg = "no finite value to take a range from"
+        raise ValueError(msg)
+    return profile.minimum, profile.maximum
+
+
 def _missing_problem(profile: ColumnProfile) -> str | None:
     if profile.missing:
         return (
@@ -122,15 +130,13 @@ def _feature(profile: ColumnProfile, options: InferenceOptions) -> tuple[Feature
             profile.name, categories, f"{len(categories)} categories observed"
         )
         return feature, f"categorical, {len(categories)} categories ({shown})"
-    assert profile.minimum is not None and profile.maximum is not None  # noqa: S101 - no missing
-    if profile.minimum == profile.maximum:
-        msg = (
-            f"every value is {describe_number(profile.minimum)}: a constant carries no information"
-        )
+    minimum, maximum = _extremes(profile)
+    if minimum == maximum:
+        msg = f"every value is {describe_number(minimum)}: a constant carries no information"
         raise ValueError(msg)
     whole = profile.type_kind == "integer"
-    low, high = declared_range(profile.minimum, profile.maximum, options.margin, whole=whole)
-    observed = f"{describe_number(profile.minimum)} to {describe_number(profile.maximum)}"
+    low, high = declared_range(minimum, maximum, options.margin, whole=whole)
+    observed = f"{describe_number(minimum)} to {describe_number(maximum)}"
     if whole:
         feature = IntegerFeature(profile.name, int(low), int(high), f"Observed {observed}")
         kind = "integer"
@@ -146,7 +152,7 @@ def _class_values(profile: ColumnProfile) -> list[ClassValue]:
     return sorted(str(value) for value in profile.distinct)
 
 
-def _binary(profile: ColumnProfile, values: list[ClassValue], positive: str | None) -> Label:
+def _binary(profile: ColumnProfile, values: list[ClassValue], positive: str | None) -> BinaryLabel:
     if positive is None:
         if values == [0, 1]:
             return BinaryLabel(profile.name, (0, 1))
@@ -198,12 +204,12 @@ def _label(profile: ColumnProfile, options: InferenceOptions) -> tuple[Label, st
         if profile.type_kind == "text":
             msg = "text cannot be a regression label: pass --label-kind multiclass or binary"
             raise ValueError(msg)
-        assert profile.minimum is not None and profile.maximum is not None  # noqa: S101
-        if profile.minimum == profile.maximum:
-            msg = f"every value is {describe_number(profile.minimum)}: nothing to predict"
+        minimum, maximum = _extremes(profile)
+        if minimum == maximum:
+            msg = f"every value is {describe_number(minimum)}: nothing to predict"
             raise ValueError(msg)
-        low, high = declared_range(profile.minimum, profile.maximum, options.margin, whole=False)
-        observed = f"{describe_number(profile.minimum)} to {describe_number(profile.maximum)}"
+        low, high = declared_range(minimum, maximum, options.margin, whole=False)
+        observed = f"{describe_number(minimum)} to {describe_number(maximum)}"
         label: Label = RegressionLabel(
             profile.name, float(low), float(high), f"Observed {observed}"
         )
@@ -225,9 +231,8 @@ def _label(profile: ColumnProfile, options: InferenceOptions) -> tuple[Label, st
         if len(values) != 2:
             msg = f"{len(values)} classes cannot be binary: pass --label-kind multiclass"
             raise ValueError(msg)
-        label = _binary(profile, values, options.positive_class)
-        assert isinstance(label, BinaryLabel)  # noqa: S101
-        return label, f"binary, negative {label.classes[0]!r}, positive {label.classes[1]!r}"
+        binary = _binary(profile, values, options.positive_class)
+        return binary, f"binary, negative {binary.classes[0]!r}, positive {binary.classes[1]!r}"
     label = MulticlassLabel(profile.name, tuple(values), f"{len(values)} classes observed")
     shown = ", ".join(str(v) for v in values[:8]) + (", ..." if len(values) > 8 else "")
     return label, f"multiclass, {len(values)} classes ({shown})"
@@ -249,6 +254,9 @@ def infer_contract(source: Path, options: InferenceOptions) -> InferredContract:
     if missing:
         raise ContractInferenceError(_refusal(source, missing))
     identifier = profiles[options.identifier]
+    if identifier.rows == 0:
+        msg = f"{source} has no rows: nothing to infer a contract from"
+        raise ContractInferenceError(msg)
     decisions = []
     if identifier.missing or identifier.type_kind not in {"text", "integer"}:
         refused.append(
@@ -261,7 +269,7 @@ def infer_contract(source: Path, options: InferenceOptions) -> InferredContract:
         if profile.name in {options.identifier, options.label}:
             continue
         if profile.name in options.exclude:
-            decisions.append(f"excluded    {profile.name}")
+            decisions.append(f"ignored     {profile.name} (--exclude: prepare drops it)")
             continue
         try:
             feature, decision = _feature(profile, options)
@@ -280,7 +288,9 @@ def infer_contract(source: Path, options: InferenceOptions) -> InferredContract:
     if refused:
         raise ContractInferenceError(_refusal(source, refused))
     try:
-        contract = FeatureContract(options.identifier, tuple(features), label)
+        contract = FeatureContract(
+            options.identifier, tuple(features), label, ignored=tuple(options.exclude)
+        )
     except ContractError as error:
         raise ContractInferenceError(error.message) from error
     return InferredContract(contract, source, identifier.rows, tuple(decisions))

@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from .data.raw import CSV_MISSING_VALUES
 from .errors import ContractInferenceError
 
 _BATCH_ROWS = 65_536
@@ -84,27 +85,33 @@ def _observe(profile: ColumnProfile, column: pa.Array | pa.ChunkedArray) -> None
                 break
 
 
-def _batches(source: Path) -> Iterator[pa.RecordBatch]:
+def _reader(source: Path) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
+    """The schema of SOURCE and its record batches, read as they are needed."""
     suffix = source.suffix.lower()
     if suffix == ".parquet":
-        yield from pq.ParquetFile(source, pre_buffer=False).iter_batches(batch_size=_BATCH_ROWS)
-    elif suffix == ".csv":
-        yield from pa_csv.open_csv(source)
-    else:
-        msg = f"{source}: read a .parquet or a .csv file"
-        raise ContractInferenceError(msg)
+        parquet = pq.ParquetFile(source, pre_buffer=False)
+        return parquet.schema_arrow, parquet.iter_batches(batch_size=_BATCH_ROWS)
+    if suffix == ".csv":
+        reader = pa_csv.open_csv(
+            source, convert_options=pa_csv.ConvertOptions(**CSV_MISSING_VALUES)
+        )
+        return reader.schema, iter(reader)
+    msg = f"{source}: read a .parquet or a .csv file"
+    raise ContractInferenceError(msg)
 
 
 def profile_columns(source: Path, distinct_limit: int) -> dict[str, ColumnProfile]:
     """One profile per column of SOURCE, in file order."""
-    profiles: dict[str, ColumnProfile] = {}
     try:
-        for batch in _batches(source):
+        schema, batches = _reader(source)
+        profiles = {
+            field.name: ColumnProfile(
+                field.name, _type_kind(field.type), distinct_limit=distinct_limit
+            )
+            for field in schema
+        }
+        for batch in batches:
             for name, column in zip(batch.schema.names, batch.columns, strict=True):
-                if name not in profiles:
-                    profiles[name] = ColumnProfile(
-                        name, _type_kind(column.type), distinct_limit=distinct_limit
-                    )
                 _observe(profiles[name], column)
     except FileNotFoundError as error:
         msg = f"{source} does not exist; give the path of your data file"

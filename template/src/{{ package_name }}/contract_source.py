@@ -111,6 +111,15 @@ def _label(label: Label) -> list[str]:
     return _call("label=", type(label).__name__, arguments, _INDENT)
 
 
+def _ignored(names: tuple[str, ...]) -> list[str]:
+    if not names:
+        return []
+    line = f"{_INDENT}ignored={_tuple(names)},"
+    if len(line) <= LINE_LENGTH:
+        return [line]
+    return [f"{_INDENT}ignored=(", *(f"{_INDENT * 2}{_literal(n)}," for n in names), f"{_INDENT}),"]
+
+
 def _imports(contract: FeatureContract) -> list[str]:
     names = sorted(
         {"FeatureContract", type(contract.label).__name__}
@@ -144,6 +153,7 @@ def render_contract(contract: FeatureContract, provenance: str) -> str:
         *(line for feature in contract.features for line in _feature(feature)),
         f"{_INDENT}),",
         *_label(contract.label),
+        *_ignored(contract.ignored),
         ")",
     ]
     text = "\n".join(lines) + "\n"

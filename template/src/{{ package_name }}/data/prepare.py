@@ -51,7 +51,9 @@ def prepare(
     contract: FeatureContract = FEATURE_CONTRACT,
 ) -> dict[str, int]:
     """Validate RAW and write OUTPUT_DIRECTORY/{train,validation,test}.parquet, or nothing."""
-    rows = validate_labelled(read_raw(raw, contract), str(raw), contract)
+    raw_rows = read_raw(raw, contract)
+    ignored = [name for name in contract.ignored if name in raw_rows.columns]
+    rows = validate_labelled(raw_rows.drop(columns=ignored), str(raw), contract)
     splits = assign_splits(
         rows[contract.identifier],
         params.seed,

@@ -14,6 +14,9 @@ from ..errors import DataValidationError
 from .parquet import read_parquet
 
 _CSV_COLUMN = re.compile(r"column #(\d+)")
+# An empty cell or a bare null marker (NA, NULL, N/A, NaN, ...) is a missing value, in text
+# columns too; quoted ("NA"), it is the text. Missing values are then refused by name.
+CSV_MISSING_VALUES = {"strings_can_be_null": True, "quoted_strings_can_be_null": False}
 
 
 def contract_column_types(contract: FeatureContract) -> dict[str, pa.DataType]:
@@ -49,11 +52,9 @@ def _column_at(source: Path, error: Exception) -> str:
 def read_csv(source: Path, contract: FeatureContract) -> pd.DataFrame:
     """A CSV file parsed into the contract's types; a cell that does not parse names its column.
 
-    Empty cells and the usual null markers become missing values, which validation refuses."""
+    Empty cells and bare null markers become missing values, which validation refuses."""
     options = pa_csv.ConvertOptions(
-        column_types=contract_column_types(contract),
-        strings_can_be_null=False,
-        quoted_strings_can_be_null=False,
+        column_types=contract_column_types(contract), **CSV_MISSING_VALUES
     )
     try:
         table = pa_csv.read_csv(source, convert_options=options)

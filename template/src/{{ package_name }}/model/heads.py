@@ -18,7 +18,14 @@ import pandas as pd
 import torch
 from torch.nn import functional
 
-from ..contract import BinaryLabel, ClassValue, Label, MulticlassLabel, RegressionLabel
+from ..contract import (
+    BinaryLabel,
+    ClassValue,
+    Label,
+    MulticlassLabel,
+    RegressionLabel,
+    declared_contract,
+)
 from ..errors import DataValidationError, ParamsError
 from ..features import FEATURE_CONTRACT
 
@@ -286,7 +293,7 @@ def head_for(label: Label) -> Head:
     return RegressionHead(label)
 
 
-HEAD = head_for(FEATURE_CONTRACT.label)
+HEAD = head_for(declared_contract(FEATURE_CONTRACT).label)
 
 
 def label_names(head: Head) -> Sequence[str]:

@@ -20,6 +20,7 @@ from ..contract import (
     IntegerFeature,
     Label,
     MulticlassLabel,
+    declared_contract,
 )
 from ..features import FEATURE_CONTRACT
 
@@ -89,7 +90,7 @@ def build_instance_model(contract: FeatureContract) -> type[BaseModel]:
     return model
 
 
-INSTANCE_ATTRIBUTES = instance_attributes(FEATURE_CONTRACT)
+INSTANCE_ATTRIBUTES = instance_attributes(declared_contract(FEATURE_CONTRACT))
 Instance = build_instance_model(FEATURE_CONTRACT)
 
 
