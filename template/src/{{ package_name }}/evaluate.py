@@ -97,45 +97,38 @@ def evaluate(
 ) -> dict[str, float]:
     """Score the test data batch by batch; write the metrics JSON, the plot data and their DVC
     definitions."""
-    model_directory, test_data, metrics_file, plots_directory, plot_definitions_file = (
-        paths.model_directory,
-        paths.test_data,
-        paths.metrics_file,
-        paths.plots_directory,
-        paths.plot_definitions_file,
-    )
-    loaded = load_model(model_directory)
+    loaded = load_model(paths.model_directory)
     head = head_for(contract.label)
     accumulator = metrics_for(head, loaded.decision_threshold, params.roc_bins)
     device = torch.device("cpu")
     with (
-        atomic_file(plots_directory / _rows_file(head)) as rows_staging,
+        atomic_file(paths.plots_directory / _rows_file(head)) as rows_staging,
         rows_staging.open("w", newline="", encoding="utf-8") as rows_file,
     ):
         plot_rows = csv.writer(rows_file)
         plot_rows.writerow(["actual", "predicted"])
-        for batch_number, batch in enumerate(iter_parquet(test_data, params.batch_size)):
-            frame = validate_labelled(batch, f"{test_data} (batch {batch_number})", contract)
+        for batch_number, batch in enumerate(iter_parquet(paths.test_data, params.batch_size)):
+            frame = validate_labelled(batch, f"{paths.test_data} (batch {batch_number})", contract)
             outputs = predict_outputs(loaded.network, frame, device, contract)
             labels = frame[contract.label.name]
             accumulator.observe(outputs, labels)
             predicted = head.predicted(outputs, loaded.decision_threshold)
             plot_rows.writerows(zip(labels.tolist(), predicted, strict=True))
         if accumulator.rows == 0:  # raised inside the block: the rows file is never published
-            msg = f"{test_data} has no rows to evaluate; check the prepare stage's split"
+            msg = f"{paths.test_data} has no rows to evaluate; check the prepare stage's split"
             raise DataValidationError(msg)
         try:
             summary = accumulator.summary()
         except ValueError as error:
-            msg = f"{test_data}: {error}; check the prepare stage's split"
+            msg = f"{paths.test_data}: {error}; check the prepare stage's split"
             raise DataValidationError(msg) from error
     if isinstance(accumulator, BinaryMetrics):
         write_text_atomically(
-            plots_directory / "roc.json", json.dumps({"roc": accumulator.roc_curve()}) + "\n"
+            paths.plots_directory / "roc.json", json.dumps({"roc": accumulator.roc_curve()}) + "\n"
         )
-    definitions = plot_definitions(head, plots_directory, plot_definitions_file)
+    definitions = plot_definitions(head, paths.plots_directory, paths.plot_definitions_file)
     write_text_atomically(
-        plot_definitions_file,
+        paths.plot_definitions_file,
         _DEFINITIONS_HEADER + yaml.safe_dump(definitions, sort_keys=False),
     )
     metrics = {
@@ -145,6 +138,6 @@ def evaluate(
         "test_rows": int(summary["rows"]),
         **accumulator.details(),
     }
-    write_text_atomically(metrics_file, json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    write_text_atomically(paths.metrics_file, json.dumps(metrics, indent=2, sort_keys=True) + "\n")
     logger.info("evaluated", extra={"metrics": metrics["test"], "rows": metrics["test_rows"]})
     return summary
