@@ -1,7 +1,8 @@
-"""A generated project adopted for real datasets of three label kinds, changing only features.py
+"""A generated project adopted for real datasets (tests/adoption.py), changing only features.py
 (through `contract infer`) and the data stage, passes everything untouched: pre-commit, its own
 tests, `dvc repro` twice, byte-identical weights across two clean runs, and its served /predict
-(200 for a valid row in the label's shape, 400 naming the field for every kind of bad input)."""
+(200 for a valid row in the label's shape, 400 naming the field for every kind of bad input).
+By default two datasets of the two label kinds the demo (binary) does not have; see NAMES."""
 
 from __future__ import annotations
 
@@ -162,15 +163,16 @@ def bad_values(feature: dict[str, Any]) -> list[tuple[str, str]]:
         unlisted = json.dumps(f"{feature['categories'][0]} (not listed)")
         return [("unknown category", unlisted), ("number", "7"), ("null", "null")]
     low, high = feature["minimum"], feature["maximum"]
+    wrong_types = [("text", json.dumps(str(low))), ("boolean", "true"), ("null", "null")]
     if feature["kind"] == "integer":
         return [
             ("below minimum", str(low - 1)), ("above maximum", str(high + 1)),
-            ("fraction", repr(low + 0.5)), ("text", json.dumps(str(low))), ("null", "null"),
+            ("fraction", repr(low + 0.5)), *wrong_types,
         ]  # fmt: skip
     return [
         ("below minimum", repr(math.nextafter(low, -math.inf))),
         ("above maximum", repr(math.nextafter(high, math.inf))),
-        ("NaN", "NaN"), ("Infinity", "Infinity"), ("text", json.dumps(str(low))), ("null", "null"),
+        ("NaN", "NaN"), ("Infinity", "Infinity"), ("-Infinity", "-Infinity"), *wrong_types,
     ]  # fmt: skip
 
 

@@ -18,6 +18,7 @@ from .errors import ContractError
 
 ClassValue = int | str
 CONTRACT_FILE = "features.py"
+_EXACT_INTEGERS = 2**53  # float64 represents every whole number below it
 _PACKAGE = __name__.split(".", 1)[0]
 
 
@@ -209,16 +210,28 @@ def _range_problems(what: str, minimum: object, maximum: object, *, whole: bool)
     if not accepted(minimum) or not accepted(maximum):
         return [f"{what}: minimum and maximum must be {noun}, got {minimum!r} and {maximum!r}"]
     low, high = float(minimum), float(maximum)  # type: ignore[arg-type]
-    if not (math.isfinite(low) and math.isfinite(high)):
-        return [f"{what}: minimum and maximum must be finite, got {minimum!r} and {maximum!r}"]
-    if low > high:
-        return [f"{what}: minimum {minimum!r} is above maximum {maximum!r}; swap them"]
-    if low == high:
-        return [
+    checks = (
+        (
+            not (math.isfinite(low) and math.isfinite(high)),
+            f"{what}: minimum and maximum must be finite, got {minimum!r} and {maximum!r}",
+        ),
+        (low > high, f"{what}: minimum {minimum!r} is above maximum {maximum!r}; swap them"),
+        (
+            low == high,
             f"{what}: minimum and maximum are both {minimum!r}, so the range holds one value; "
-            "a constant carries no information: drop it, or widen the range"
-        ]
-    return []
+            "a constant carries no information: drop it, or widen the range",
+        ),
+        (
+            whole and max(abs(low), abs(high)) >= _EXACT_INTEGERS,
+            f"{what}: whole numbers from 2**53 on cannot all be told apart once scaled for the "
+            "model; store them in a coarser unit (seconds, not nanoseconds)",
+        ),
+        (
+            not math.isfinite(high - low),
+            f"{what}: the range {minimum!r} to {maximum!r} is too wide to scale",
+        ),
+    )
+    return next(([message] for failed, message in checks if failed), [])
 
 
 def _feature_problems(position: int, feature: object) -> list[str]:
@@ -235,6 +248,11 @@ def _feature_problems(position: int, feature: object) -> list[str]:
             problems.append(f"{what}: the category list is empty; list every allowed value")
         elif not all(isinstance(category, str) for category in categories):
             problems.append(f"{what}: categories must be strings, got {list(categories)!r}")
+        elif len(categories) == 1:
+            problems.append(
+                f"{what}: one category only ({categories[0]!r}) is a constant, which carries no "
+                "information: drop the feature, or list the other values it takes"
+            )
         else:
             repeated = sorted(c for c, count in Counter(categories).items() if count > 1)
             if repeated:

@@ -35,8 +35,6 @@ from .errors import ContractError, ContractInferenceError
 
 LabelKind = Literal["binary", "multiclass", "regression"]
 _PACKAGE = __name__.split(".", 1)[0]
-# Whole-number labels with at most this many values could be classes or a quantity: ask.
-AMBIGUOUS_LABEL_VALUES = 20
 SIGNIFICANT_DIGITS = 3
 
 
@@ -180,7 +178,8 @@ def _label_kind(profile: ColumnProfile, options: InferenceOptions) -> LabelKind:
         return "multiclass" if count != 2 else "binary"
     if profile.type_kind == "integer" and not profile.distinct_overflow and count == 2:
         return "binary"
-    if profile.whole_numbers and count <= AMBIGUOUS_LABEL_VALUES:
+    # Whole numbers few enough to be classes could be classes or a quantity: ask.
+    if profile.whole_numbers and count <= options.max_categories:
         shown = ", ".join(describe_number(float(v)) for v in sorted(profile.distinct)[:8])
         classes = (
             "store them as integers or text in the data source"
@@ -240,7 +239,7 @@ def _label(profile: ColumnProfile, options: InferenceOptions) -> tuple[Label, st
 
 def infer_contract(source: Path, options: InferenceOptions) -> InferredContract:
     """The contract SOURCE supports; ContractInferenceError lists every column it cannot use."""
-    limit = max(options.max_categories, AMBIGUOUS_LABEL_VALUES) + 1
+    limit = options.max_categories + 1
     profiles = profile_columns(source, limit)
     refused: list[str] = []
     missing = [

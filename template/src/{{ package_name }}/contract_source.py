@@ -97,6 +97,17 @@ def _feature(feature: Feature) -> list[str]:
     return _call("", type(feature).__name__, arguments, _INDENT * 2)
 
 
+def _features(features: tuple[Feature, ...]) -> list[str]:
+    """The features tuple: one line for a single feature that fits there, as ruff does (the
+    comma of a one-element tuple is not a magic trailing comma), else one feature per line."""
+    lines = [line for feature in features for line in _feature(feature)]
+    if len(lines) == 1:
+        one_line = f"{_INDENT}features=({lines[0].strip()}),"
+        if len(one_line) <= LINE_LENGTH:
+            return [one_line]
+    return [f"{_INDENT}features=(", *lines, f"{_INDENT}),"]
+
+
 def _label(label: Label) -> list[str]:
     name, description = _literal(label.name), _literal(label.description)
     if isinstance(label, RegressionLabel):
@@ -149,9 +160,7 @@ def render_contract(contract: FeatureContract, provenance: str) -> str:
         "",
         "FEATURE_CONTRACT = FeatureContract(",
         f"{_INDENT}identifier={_literal(contract.identifier)},",
-        f"{_INDENT}features=(",
-        *(line for feature in contract.features for line in _feature(feature)),
-        f"{_INDENT}),",
+        *_features(contract.features),
         *_label(contract.label),
         *_ignored(contract.ignored),
         ")",

@@ -32,9 +32,11 @@ from .params import EvaluateParams
 
 logger = logging.getLogger(__name__)
 
+# DVC refuses a dvc.yaml as a stage output, so git keeps this file, with reports/.
 _DEFINITIONS_HEADER = (
     "# Written by the evaluate stage for the contract's label kind: the test split's plots.\n"
-    "# Do not edit; `dvc repro evaluate` rewrites it. The pipeline itself is ../dvc.yaml.\n"
+    "# Do not edit: git keeps it with reports/, `dvc repro --force evaluate` writes it again.\n"
+    "# The pipeline itself is ../dvc.yaml.\n"
 )
 
 

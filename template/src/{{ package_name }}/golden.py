@@ -43,11 +43,13 @@ def build_golden_set(
         "label_kind": HEAD.kind,
         "decision_threshold": loaded.decision_threshold,
         "cases": [
-            {"id": identifier, "instance": instance, "expected": prediction}
-            for identifier, instance, prediction in zip(
+            # `outputs` exactly as the model gave them; `expected` as the service answers.
+            {"id": identifier, "instance": instance, "expected": prediction, "outputs": row}
+            for identifier, instance, prediction, row in zip(
                 chosen[FEATURE_CONTRACT.identifier].tolist(),
                 chosen[features].to_dict(orient="records"),
                 predictions,
+                outputs.reshape(len(chosen), -1).tolist(),
                 strict=True,
             )
         ],
@@ -62,7 +64,7 @@ class GoldenCase:
     id: str
     instance: dict[str, Any]
     expected: dict[str, Any]  # the response object the model gave, e.g. {"probability": ...}
-    outputs: tuple[float, ...]  # what it stands for, as the head's outputs
+    outputs: tuple[float, ...]  # the head's outputs for it, exactly
 
 
 @dataclass(frozen=True)
@@ -80,10 +82,13 @@ def read_golden_set(path: Path) -> GoldenSet:
                 id=str(case["id"]),
                 instance=case["instance"],
                 expected=case["expected"],
-                outputs=tuple(HEAD.outputs_of(case["expected"])),
+                outputs=tuple(float(output) for output in case["outputs"]),
             )
             for case in document["cases"]
         )
+        if any(len(case.outputs) != HEAD.units for case in cases):
+            msg = f"its cases do not hold {HEAD.units} output(s) each, as a {HEAD.kind} label has"
+            raise ValueError(msg)
         return GoldenSet(str(document["model_version"]), cases)
     except FileNotFoundError as error:
         msg = f"{path} does not exist; build it with `dvc repro golden`"

@@ -11,7 +11,7 @@ import pyarrow.csv as pa_csv
 
 from ..contract import CategoricalFeature, FeatureContract, IntegerFeature, RegressionLabel
 from ..errors import DataValidationError
-from .parquet import read_parquet
+from .parquet import open_parquet
 
 _CSV_COLUMN = re.compile(r"column #(\d+)")
 # An empty cell or a bare null marker (NA, NULL, N/A, NaN, ...) is a missing value, in text
@@ -71,11 +71,50 @@ def read_csv(source: Path, contract: FeatureContract) -> pd.DataFrame:
     return frame
 
 
+def _widened_type(kind: pa.DataType, target: pa.DataType | None) -> pa.DataType | None:
+    """What a column of type KIND becomes for the contract's TARGET type (None: no target, as
+    for the identifier), within one family only; None when it stays as it is."""
+    if pa.types.is_integer(kind) and target in (None, pa.int64()):
+        return pa.int64()
+    if target == pa.float64() and (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
+        return pa.float64()
+    if pa.types.is_large_string(kind) and target in (None, pa.string()):
+        return pa.string()
+    return None
+
+
+def _conformed(column: pa.ChunkedArray, target: pa.DataType | None) -> pa.ChunkedArray:
+    """COLUMN decoded from a dictionary and widened as `_widened_type` says; any other type is
+    left for validation to name (text for a number is refused, never parsed)."""
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(column.type.value_type)
+    widened = _widened_type(column.type, target)
+    return column if widened is None or widened == column.type else column.cast(widened)
+
+
+def read_parquet_as_contract(source: Path, contract: FeatureContract) -> pd.DataFrame:
+    """A Parquet file with the contract's columns widened to its types: int32, float32 and
+    category columns, as Spark, polars or pandas write them, read as the contract says."""
+    table = open_parquet(source).read()
+    types = contract_column_types(contract)
+    columns = {}
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        try:
+            columns[name] = _conformed(column, types.get(name))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
+            msg = (
+                f"{source}: column {name}: {error}; fix the file, or its declaration in features.py"
+            )
+            raise DataValidationError(msg) from error
+    frame: pd.DataFrame = pa.table(columns).to_pandas()
+    return frame
+
+
 def read_raw(source: Path, contract: FeatureContract) -> pd.DataFrame:
-    """The raw file, by its suffix: .parquet, or .csv parsed with the contract's types."""
+    """The raw file, by its suffix: .parquet or .csv, read with the contract's types."""
     suffix = source.suffix.lower()
     if suffix == ".parquet":
-        return read_parquet(source)
+        return read_parquet_as_contract(source, contract)
     if suffix == ".csv":
         return read_csv(source, contract)
     msg = f"{source}: the raw data must be a .parquet or a .csv file"
