@@ -131,9 +131,15 @@ def test_the_remote_is_the_answered_one(generated_project: Callable[[str], Path]
             ["cpu ratio loader/step", "cpu ratio deterministic/non-deterministic"],
         ),
         (
-            "bench_evaluate_memory.py",
+            "bench_stage_memory.py",
             ["--small-rows", "200", "--large-rows", "2000"],
-            ["ratio peak RSS large/small", "ratio rows large/small"],
+            [
+                "ratio rows large/small",
+                *(
+                    f"ratio {stage} peak RSS large/small"
+                    for stage in ("prepare", "evaluate", "golden")
+                ),
+            ],
         ),
     ],
 )

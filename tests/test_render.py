@@ -35,7 +35,7 @@ BASE_FILES = {
     "data/.gitignore",
     "data/raw/.gitignore",
     "models/.gitignore",
-    "benchmarks/bench_evaluate_memory.py",
+    "benchmarks/bench_stage_memory.py",
     "benchmarks/bench_training.py",
     "tests/__init__.py",
     "tests/bad_values.py",

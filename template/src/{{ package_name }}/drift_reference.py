@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .data.parquet import read_parquet, write_parquet
+from .data.parquet import READ_BATCH_ROWS, iter_parquet, read_parquet, write_parquet
+from .data.streaming import smallest_rows
 from .errors import ModelArtifactError
 from .features import FEATURE_CONTRACT
 
@@ -18,12 +19,19 @@ DRIFT_REFERENCE_FILE = "drift_reference.parquet"
 
 
 def write_drift_reference(training_data: Path, destination: Path, rows: int, seed: int) -> int:
-    """Write up to ROWS training rows' features (a seeded sample) to DESTINATION; return rows."""
-    frame = read_parquet(training_data).sort_values(FEATURE_CONTRACT.identifier)
-    chosen = frame.sample(n=min(rows, len(frame)), random_state=seed).sort_values(
-        FEATURE_CONTRACT.identifier
-    )
-    write_parquet(chosen[list(FEATURE_CONTRACT.feature_names)].reset_index(drop=True), destination)
+    """Write up to ROWS training rows' features to DESTINATION; return how many.
+
+    The sample is the ROWS rows whose seeded hash of the identifier is smallest: uniform, the
+    same whatever order the rows are stored in, and read in batches (memory holds ROWS rows)."""
+    identifier = FEATURE_CONTRACT.identifier
+    hash_key = f"{seed:016d}"[-16:]  # the hash function's 16-character key
+
+    def seeded_hash(frame: pd.DataFrame) -> pd.Series:
+        return pd.util.hash_pandas_object(frame[identifier], index=False, hash_key=hash_key)
+
+    sample = smallest_rows(iter_parquet(training_data, READ_BATCH_ROWS), rows, seeded_hash)
+    chosen = sample.sort_values(identifier)[list(FEATURE_CONTRACT.feature_names)]
+    write_parquet(chosen.reset_index(drop=True), destination)
     return len(chosen)
 
 

@@ -15,8 +15,9 @@ from typing import Any
 import torch
 
 from .atomic import write_text_atomically
-from .data.parquet import read_parquet
+from .data.parquet import READ_BATCH_ROWS, iter_parquet
 from .data.schema import validate_labelled
+from .data.streaming import smallest_rows
 from .errors import ModelArtifactError
 from .features import FEATURE_CONTRACT
 from .model.heads import HEAD
@@ -30,10 +31,15 @@ logger = logging.getLogger(__name__)
 def build_golden_set(
     model_directory: Path, test_data: Path, destination: Path, params: GoldenParams
 ) -> dict[str, Any]:
-    """Take the first ROWS test rows by identifier, record the model's prediction of each."""
+    """Take the first ROWS test rows by identifier, record the model's prediction of each.
+    The test split is read in batches: memory holds ROWS rows and one batch."""
     loaded = load_model(model_directory)
-    frame = validate_labelled(read_parquet(test_data), str(test_data))
-    chosen = frame.sort_values(FEATURE_CONTRACT.identifier).head(params.rows).reset_index(drop=True)
+    identifier = FEATURE_CONTRACT.identifier
+    frames = (
+        validate_labelled(frame, f"{test_data} (batch {number})")
+        for number, frame in enumerate(iter_parquet(test_data, READ_BATCH_ROWS))
+    )
+    chosen = smallest_rows(frames, params.rows, lambda frame: frame[identifier])
     outputs = torch.from_numpy(predict_outputs(loaded.network, chosen, torch.device("cpu")))
     predictions = HEAD.predictions(outputs, HEAD.decide(outputs, loaded.decision_threshold))
     features = list(FEATURE_CONTRACT.feature_names)

@@ -14,6 +14,8 @@ from ..errors import DataValidationError
 
 # Readers decode a whole row group at a time: bounded groups keep streaming reads bounded.
 ROW_GROUP_ROWS = 65_536
+# Rows per frame where a stage reads a file in batches: memory is bounded by this, not the file.
+READ_BATCH_ROWS = ROW_GROUP_ROWS
 
 
 def write_parquet(frame: pd.DataFrame, destination: Path) -> None:
@@ -43,9 +45,54 @@ def read_parquet(source: Path) -> pd.DataFrame:
     return frame
 
 
-def iter_parquet(source: Path, batch_rows: int) -> Iterator[pd.DataFrame]:
-    """Stream SOURCE in frames of at most BATCH_ROWS rows, so memory does not grow with it."""
+def iter_parquet_tables(source: Path, batch_rows: int) -> Iterator[pa.Table]:
+    """Stream SOURCE in Arrow tables of at most BATCH_ROWS rows, so memory does not grow with it."""
     # Without pre-buffering: pre-buffered column chunks accumulate in Arrow's memory pool.
     for batch in open_parquet(source, pre_buffer=False).iter_batches(batch_size=batch_rows):
-        frame: pd.DataFrame = batch.to_pandas()
+        yield pa.Table.from_batches([batch])
+
+
+def iter_parquet(source: Path, batch_rows: int) -> Iterator[pd.DataFrame]:
+    """Stream SOURCE in frames of at most BATCH_ROWS rows, so memory does not grow with it."""
+    for table in iter_parquet_tables(source, batch_rows):
+        frame: pd.DataFrame = table.to_pandas()
         yield frame
+
+
+class RowGroupWriter:
+    """Frames appended in order to one Parquet file, cut into row groups of ROW_GROUP_ROWS:
+    memory holds one row group, and the bytes depend on the rows, not on how they came in."""
+
+    def __init__(self, destination: Path) -> None:
+        self._destination = destination
+        self._schema: pa.Schema | None = None
+        self._writer: pq.ParquetWriter | None = None
+        self._pending: list[pa.Table] = []
+        self._pending_rows = 0
+
+    def append(self, frame: pd.DataFrame) -> None:
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if self._schema is None:
+            self._schema = table.schema
+        self._pending.append(table.cast(self._schema))
+        self._pending_rows += table.num_rows
+        while self._pending_rows >= ROW_GROUP_ROWS:
+            self._write(ROW_GROUP_ROWS, self._schema)
+
+    def _write(self, rows: int, schema: pa.Schema) -> None:
+        pending = pa.concat_tables(self._pending) if self._pending else schema.empty_table()
+        group, rest = pending.slice(0, rows), pending.slice(rows)
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self._destination, schema, compression="zstd")
+        self._writer.write_table(group.combine_chunks(), row_group_size=ROW_GROUP_ROWS)
+        self._pending, self._pending_rows = [rest], rest.num_rows
+
+    def close(self) -> None:
+        """Write what is pending and the footer; a file that got only empty frames keeps their
+        columns, one that got no frame at all is not written."""
+        if self._schema is None:
+            return
+        if self._pending_rows or self._writer is None:
+            self._write(self._pending_rows, self._schema)
+        if self._writer is not None:
+            self._writer.close()

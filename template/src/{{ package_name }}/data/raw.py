@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -11,7 +12,7 @@ import pyarrow.csv as pa_csv
 
 from ..contract import CategoricalFeature, FeatureContract, IntegerFeature, RegressionLabel
 from ..errors import DataValidationError
-from .parquet import open_parquet
+from .parquet import READ_BATCH_ROWS, iter_parquet_tables
 
 _CSV_COLUMN = re.compile(r"column #(\d+)")
 # An empty cell or a bare null marker (NA, NULL, N/A, NaN, ...) is a missing value, in text
@@ -49,28 +50,6 @@ def _column_at(source: Path, error: Exception) -> str:
     return f"column {names[position]}: " if position < len(names) else ""
 
 
-def read_csv(source: Path, contract: FeatureContract) -> pd.DataFrame:
-    """A CSV file parsed into the contract's types; a cell that does not parse names its column.
-
-    Empty cells and bare null markers become missing values, which validation refuses."""
-    options = pa_csv.ConvertOptions(
-        column_types=contract_column_types(contract), **CSV_MISSING_VALUES
-    )
-    try:
-        table = pa_csv.read_csv(source, convert_options=options)
-    except FileNotFoundError as error:
-        msg = f"{source} does not exist; run the stage that writes it (dvc repro) or dvc pull"
-        raise DataValidationError(msg) from error
-    except pa.ArrowInvalid as error:
-        msg = (
-            f"{source}: {_column_at(source, error)}{error}; "
-            "fix the file, or that column's declaration in features.py"
-        )
-        raise DataValidationError(msg) from error
-    frame: pd.DataFrame = table.to_pandas()
-    return frame
-
-
 def _widened_type(kind: pa.DataType, target: pa.DataType | None) -> pa.DataType | None:
     """What a column of type KIND becomes for the contract's TARGET type (None: no target, as
     for the identifier), within one family only; None when it stays as it is."""
@@ -92,10 +71,9 @@ def _conformed(column: pa.ChunkedArray, target: pa.DataType | None) -> pa.Chunke
     return column if widened is None or widened == column.type else column.cast(widened)
 
 
-def read_parquet_as_contract(source: Path, contract: FeatureContract) -> pd.DataFrame:
-    """A Parquet file with the contract's columns widened to its types: int32, float32 and
-    category columns, as Spark, polars or pandas write them, read as the contract says."""
-    table = open_parquet(source).read()
+def _conformed_table(table: pa.Table, source: Path, contract: FeatureContract) -> pa.Table:
+    """TABLE with the contract's columns widened to its types: int32, float32 and category
+    columns, as Spark, polars or pandas write them, read as the contract says."""
     types = contract_column_types(contract)
     columns = {}
     for name, column in zip(table.column_names, table.columns, strict=True):
@@ -106,16 +84,50 @@ def read_parquet_as_contract(source: Path, contract: FeatureContract) -> pd.Data
                 f"{source}: column {name}: {error}; fix the file, or its declaration in features.py"
             )
             raise DataValidationError(msg) from error
-    frame: pd.DataFrame = pa.table(columns).to_pandas()
-    return frame
+    return pa.table(columns)
 
 
-def read_raw(source: Path, contract: FeatureContract) -> pd.DataFrame:
-    """The raw file, by its suffix: .parquet or .csv, read with the contract's types."""
+def _csv_batches(source: Path, contract: FeatureContract, batch_rows: int) -> Iterator[pa.Table]:
+    """CSV blocks parsed into the contract's types, re-cut to BATCH_ROWS rows; a cell that does
+    not parse names its column. Empty cells and bare null markers become missing values, which
+    validation refuses."""
+    options = pa_csv.ConvertOptions(
+        column_types=contract_column_types(contract), **CSV_MISSING_VALUES
+    )
+    try:
+        reader = pa_csv.open_csv(source, convert_options=options)
+        for block in reader:
+            table = pa.Table.from_batches([block])
+            for offset in range(0, table.num_rows, batch_rows):
+                yield table.slice(offset, batch_rows)
+    except FileNotFoundError as error:
+        msg = f"{source} does not exist; run the stage that writes it (dvc repro) or dvc pull"
+        raise DataValidationError(msg) from error
+    except pa.ArrowInvalid as error:
+        msg = (
+            f"{source}: {_column_at(source, error)}{error}; "
+            "fix the file, or that column's declaration in features.py"
+        )
+        raise DataValidationError(msg) from error
+
+
+def iter_raw(
+    source: Path, contract: FeatureContract, batch_rows: int = READ_BATCH_ROWS
+) -> Iterator[pd.DataFrame]:
+    """The raw file, by its suffix (.parquet or .csv), in frames of at most BATCH_ROWS rows read
+    with the contract's types: memory stays bounded whatever the file's size. Each frame's
+    index is its rows' position in the file, so a problem names the row it is on."""
     suffix = source.suffix.lower()
     if suffix == ".parquet":
-        return read_parquet_as_contract(source, contract)
-    if suffix == ".csv":
-        return read_csv(source, contract)
-    msg = f"{source}: the raw data must be a .parquet or a .csv file"
-    raise DataValidationError(msg)
+        tables = iter_parquet_tables(source, batch_rows)
+    elif suffix == ".csv":
+        tables = _csv_batches(source, contract, batch_rows)
+    else:
+        msg = f"{source}: the raw data must be a .parquet or a .csv file"
+        raise DataValidationError(msg)
+    position = 0
+    for table in tables:
+        frame: pd.DataFrame = _conformed_table(table, source, contract).to_pandas()
+        frame.index = pd.RangeIndex(position, position + len(frame))
+        position += len(frame)
+        yield frame

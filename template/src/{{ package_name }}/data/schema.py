@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pandas as pd
 import pandera.pandas as pa
 from pandas.api.types import is_integer_dtype, is_string_dtype
@@ -55,13 +57,17 @@ def _text_or_integers(identifiers: pd.Series) -> bool:
     return is_string_dtype(identifiers) or is_integer_dtype(identifiers)
 
 
-def labelled_schema(contract: FeatureContract = FEATURE_CONTRACT) -> pa.DataFrameSchema:
-    """Schema of a data file: identifier, features and label, nothing else."""
+def labelled_schema(
+    contract: FeatureContract = FEATURE_CONTRACT, *, unique_identifiers: bool = True
+) -> pa.DataFrameSchema:
+    """Schema of a data file: identifier, features and label, nothing else. Identifiers are
+    checked unique within the frame unless UNIQUE_IDENTIFIERS is off (a reader of a file in
+    frames checks them across the whole file)."""
     identifier = pa.Column(
         None,
         pa.Check(_text_or_integers, error="identifiers are text or integers"),
         nullable=False,
-        unique=True,
+        unique=unique_identifiers,
     )
     return pa.DataFrameSchema(
         {
@@ -86,27 +92,25 @@ def widen_integer_columns(frame: pd.DataFrame, contract: FeatureContract) -> pd.
     return frame.astype(widened) if widened else frame
 
 
-def _summarize(failures: pd.DataFrame) -> list[str]:
+_COLUMN_CHECKS = ("column_in_schema", "column_in_dataframe")
+
+
+def _summarize(failures: pd.DataFrame, counts: Counter[tuple[str, str]]) -> list[str]:
+    """One line per failed check: FAILURES holds its example rows, COUNTS how many failed."""
     lines = []
     for (column, check), cases in failures.groupby(["column", "check"], dropna=False, sort=True):
-        if check == "column_in_schema":
+        if check in _COLUMN_CHECKS:
             names = ", ".join(sorted({str(case) for case in cases["failure_case"]}))
-            lines.append(f"column {names}: not in the feature contract (strict schema)")
-        elif check == "column_in_dataframe":
-            names = ", ".join(sorted({str(case) for case in cases["failure_case"]}))
-            lines.append(f"column {names}: missing")
+            strict = check == _COLUMN_CHECKS[0]
+            what = "not in the feature contract (strict schema)" if strict else "missing"
+            lines.append(f"column {names}: {what}")
         else:
             examples = ", ".join(
                 f"row {index}: {case!r}"
-                for index, case in zip(
-                    cases["index"][:_EXAMPLES_PER_CHECK],
-                    cases["failure_case"][:_EXAMPLES_PER_CHECK],
-                    strict=True,
-                )
+                for index, case in zip(cases["index"], cases["failure_case"], strict=True)
             )
-            lines.append(
-                f"column {column}: {check} failed for {len(cases)} row(s), e.g. {examples}"
-            )
+            failed = counts[str(column), str(check)]
+            lines.append(f"column {column}: {check} failed for {failed} row(s), e.g. {examples}")
     return lines
 
 
@@ -124,22 +128,77 @@ def _label_hint(label: Label) -> str:
     )
 
 
+class ValidationReport:
+    """Every problem of one data file checked frame by frame, with a few example rows each:
+    memory holds the examples, not the failures, so a file of any size is checked whole."""
+
+    def __init__(
+        self,
+        source: str,
+        contract: FeatureContract = FEATURE_CONTRACT,
+        *,
+        unique_identifiers: bool = True,
+    ) -> None:
+        self.source = source
+        self.contract = contract
+        self._schema = labelled_schema(contract, unique_identifiers=unique_identifiers)
+        self._examples: list[pd.DataFrame] = []
+        self._counts: Counter[tuple[str, str]] = Counter()
+        self._label_failed = False
+
+    @property
+    def failed(self) -> bool:
+        return bool(self._counts)
+
+    def check(self, frame: pd.DataFrame) -> pd.DataFrame | None:
+        """FRAME as the contract types it if it meets the contract, else None (recorded)."""
+        try:
+            validated: pd.DataFrame = self._schema.validate(
+                widen_integer_columns(frame, self.contract), lazy=True
+            )
+        except SchemaErrors as errors:
+            self._record(errors.failure_cases)
+            return None
+        return validated
+
+    def _record(self, failures: pd.DataFrame) -> None:
+        label = self.contract.label.name
+        self._label_failed = self._label_failed or (
+            label in set(failures["column"].dropna().astype(str))
+            or any(str(case) == label for case in failures["failure_case"])
+        )
+        for (column, check), cases in failures.groupby(["column", "check"], dropna=False):
+            key = (str(column), str(check))
+            seen = self._counts[key]
+            self._counts[key] += len(cases)
+            if check in _COLUMN_CHECKS:  # the same for every frame: the first one tells
+                self._examples.extend([cases] if seen == 0 else [])
+            elif seen < _EXAMPLES_PER_CHECK:
+                self._examples.append(cases.head(_EXAMPLES_PER_CHECK - seen))
+
+    def error(self) -> DataValidationError:
+        """Every problem recorded so far, in one error that names the fix."""
+        failures = pd.concat(self._examples, ignore_index=True)
+        problems = "\n".join(f"  - {line}" for line in _summarize(failures, self._counts))
+        msg = (
+            f"{self.source} breaks the feature contract (version {self.contract.version}):\n"
+            f"{problems}\nfix the data source, or change {CONTRACT_FILE} if the contract changed"
+            f"{_label_hint(self.contract.label) if self._label_failed else ''}"
+        )
+        return DataValidationError(msg)
+
+    def add_problem(self, column: str, check: str, examples: pd.DataFrame, count: int) -> None:
+        """A problem found outside the schema (one that spans frames), in the same form."""
+        self._counts[column, check] += count
+        self._examples.append(examples.assign(column=column, check=check))
+
+
 def validate_labelled(
     frame: pd.DataFrame, source: str, contract: FeatureContract = FEATURE_CONTRACT
 ) -> pd.DataFrame:
     """Return FRAME if it meets the contract; otherwise raise with every problem at once."""
-    try:
-        return labelled_schema(contract).validate(widen_integer_columns(frame, contract), lazy=True)
-    except SchemaErrors as errors:
-        failures = errors.failure_cases
-        problems = "\n".join(f"  - {line}" for line in _summarize(failures))
-        label = contract.label
-        label_failed = label.name in set(failures["column"].dropna().astype(str)) or any(
-            str(case) == label.name for case in failures["failure_case"]
-        )
-        msg = (
-            f"{source} breaks the feature contract (version {contract.version}):\n"
-            f"{problems}\nfix the data source, or change {CONTRACT_FILE} if the contract changed"
-            f"{_label_hint(label) if label_failed else ''}"
-        )
-        raise DataValidationError(msg) from errors
+    report = ValidationReport(source, contract)
+    validated = report.check(frame)
+    if validated is None:
+        raise report.error()
+    return validated
