@@ -95,6 +95,12 @@ def widen_integer_columns(frame: pd.DataFrame, contract: FeatureContract) -> pd.
 _COLUMN_CHECKS = ("column_in_schema", "column_in_dataframe")
 
 
+def _whole_column(check: object, cases: pd.DataFrame) -> bool:
+    """Whether CHECK failed for the column as a whole (it is missing, unknown, or of another
+    type) rather than for some of its rows: such cases carry no row."""
+    return check in _COLUMN_CHECKS or bool(cases["index"].isna().all())
+
+
 def _summarize(failures: pd.DataFrame, counts: Counter[tuple[str, str]]) -> list[str]:
     """One line per failed check: FAILURES holds its example rows, COUNTS how many failed."""
     lines = []
@@ -104,6 +110,8 @@ def _summarize(failures: pd.DataFrame, counts: Counter[tuple[str, str]]) -> list
             strict = check == _COLUMN_CHECKS[0]
             what = "not in the feature contract (strict schema)" if strict else "missing"
             lines.append(f"column {names}: {what}")
+        elif _whole_column(check, cases):  # a type: the column fails, not some rows
+            lines.append(f"column {column}: {check} failed: got {cases['failure_case'].iloc[0]!r}")
         else:
             examples = ", ".join(
                 f"row {index}: {case!r}"
@@ -171,7 +179,7 @@ class ValidationReport:
             key = (str(column), str(check))
             seen = self._counts[key]
             self._counts[key] += len(cases)
-            if check in _COLUMN_CHECKS:  # the same for every frame: the first one tells
+            if _whole_column(check, cases):  # the same for every frame: the first one tells
                 self._examples.extend([cases] if seen == 0 else [])
             elif seen < _EXAMPLES_PER_CHECK:
                 self._examples.append(cases.head(_EXAMPLES_PER_CHECK - seen))
