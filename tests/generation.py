@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 from pathlib import Path
 
@@ -9,6 +10,29 @@ from typer.testing import CliRunner
 
 from hermetic.cli import app
 from tests.helpers import git, run_command
+
+UP_TO_DATE = "Data and pipelines are up to date."
+# What the pipeline writes; every file here must be identical between two clean runs.
+REPRODUCIBLE_OUTPUTS = (
+    "data/raw/dataset.parquet",
+    "data/processed/train.parquet",
+    "data/processed/validation.parquet",
+    "data/processed/test.parquet",
+    "models/model.safetensors",
+    "models/golden.json",
+    "reports/metrics.json",
+    "reports/plots/test/roc.json",
+    "reports/plots/test/confusion.csv",
+    "reports/plots/train_loss.csv",
+)
+
+
+def sha256_of(root: Path) -> dict[str, str]:
+    return {
+        relative: hashlib.sha256((root / relative).read_bytes()).hexdigest()
+        for relative in REPRODUCIBLE_OUTPUTS
+    }
+
 
 VARIANTS: dict[str, list[str]] = {
     "defaults": [],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -10,33 +9,12 @@ from pathlib import Path
 import pytest
 
 from hermetic.audit.engine import run_audit
-from tests.generation import dvc, fresh_clone, run_in
+from tests.generation import REPRODUCIBLE_OUTPUTS, UP_TO_DATE, dvc, fresh_clone, run_in, sha256_of
 from tests.helpers import git, read_answers
 
 pytestmark = pytest.mark.slow
 
 STAGES = ("sample", "prepare", "train", "evaluate", "golden")
-UP_TO_DATE = "Data and pipelines are up to date."
-# What the pipeline writes; every file here must be identical between two clean runs.
-REPRODUCIBLE_OUTPUTS = (
-    "data/raw/dataset.parquet",
-    "data/processed/train.parquet",
-    "data/processed/validation.parquet",
-    "data/processed/test.parquet",
-    "models/model.safetensors",
-    "models/golden.json",
-    "reports/metrics.json",
-    "reports/plots/test/roc.json",
-    "reports/plots/test/confusion.csv",
-    "reports/plots/train_loss.csv",
-)
-
-
-def sha256_of(root: Path) -> dict[str, str]:
-    return {
-        relative: hashlib.sha256((root / relative).read_bytes()).hexdigest()
-        for relative in REPRODUCIBLE_OUTPUTS
-    }
 
 
 @pytest.fixture(scope="module")
