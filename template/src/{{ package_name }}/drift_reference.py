@@ -27,9 +27,12 @@ def write_drift_reference(training_data: Path, destination: Path, rows: int, see
     hash_key = f"{seed:016d}"[-16:]  # the hash function's 16-character key
 
     def seeded_hash(frame: pd.DataFrame) -> pd.Series:
-        return pd.util.hash_pandas_object(frame[identifier], index=False, hash_key=hash_key)
+        # As text: pandas applies the hash key to text only, so numbers would ignore the seed.
+        as_text = frame[identifier].astype(str)
+        return pd.util.hash_pandas_object(as_text, index=False, hash_key=hash_key)
 
-    sample = smallest_rows(iter_parquet(training_data, READ_BATCH_ROWS), rows, seeded_hash)
+    frames = iter_parquet(training_data, READ_BATCH_ROWS)
+    sample = smallest_rows(frames, rows, seeded_hash, str(training_data))
     chosen = sample.sort_values(identifier)[list(FEATURE_CONTRACT.feature_names)]
     write_parquet(chosen.reset_index(drop=True), destination)
     return len(chosen)

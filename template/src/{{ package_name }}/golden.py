@@ -39,7 +39,7 @@ def build_golden_set(
         validate_labelled(frame, f"{test_data} (batch {number})")
         for number, frame in enumerate(iter_parquet(test_data, READ_BATCH_ROWS))
     )
-    chosen = smallest_rows(frames, params.rows, lambda frame: frame[identifier])
+    chosen = smallest_rows(frames, params.rows, lambda frame: frame[identifier], str(test_data))
     outputs = torch.from_numpy(predict_outputs(loaded.network, chosen, torch.device("cpu")))
     predictions = HEAD.predictions(outputs, HEAD.decide(outputs, loaded.decision_threshold))
     features = list(FEATURE_CONTRACT.feature_names)

@@ -1,9 +1,9 @@
 """Identifiers that repeat anywhere in a file read frame by frame, in bounded memory.
 
 Each identifier is kept as its 64-bit hash (8 bytes a row, not the value), so a file of tens of
-millions of rows is checked whole. Two different identifiers share a hash with a probability
-near rows² / 2**65 (about 1e-7 at two million rows): a repeat is then reported that is not one,
-loudly; a real repeat is never missed.
+millions of rows is checked whole. A hash seen twice sends a second pass that compares the
+values themselves, so two identifiers that merely share a hash (a chance near rows² / 2**65)
+are never reported, and a real repeat is never missed.
 """
 
 from __future__ import annotations
@@ -41,15 +41,20 @@ class IdentifierLedger:
 def rows_with_repeated_identifiers(
     frames: Iterable[pd.DataFrame], identifier: str, repeated: npt.NDArray[np.uint64]
 ) -> tuple[pd.DataFrame, int]:
-    """Up to three example rows whose identifier repeats (index and value), and how many rows
-    share an identifier with another row, from a second pass over FRAMES."""
-    examples: list[pd.DataFrame] = []
-    count = 0
-    for frame in frames:
-        hits = frame[np.isin(identifier_hashes(frame[identifier]), repeated)]
-        count += len(hits)
-        if sum(len(e) for e in examples) < 3:
-            examples.append(hits[[identifier]].head(3))
-    found = pd.concat(examples) if examples else pd.DataFrame({identifier: []})
-    cases = pd.DataFrame({"index": found.index[:3], "failure_case": found[identifier].iloc[:3]})
-    return cases.reset_index(drop=True), count
+    """From a second pass over FRAMES: how many rows share their identifier with another row,
+    and up to three of them (index and value), the rows of the first repeated value first.
+    Only the rows whose hash repeats are held, and their values are compared: two identifiers
+    that merely share a hash are not reported."""
+    suspects = [
+        frame.loc[np.isin(identifier_hashes(frame[identifier]), repeated), [identifier]]
+        for frame in frames
+    ]
+    hits = pd.concat(suspects) if suspects else pd.DataFrame({identifier: []})
+    values = hits[identifier]
+    repeats = hits[values.duplicated(keep=False)]
+    first_seen = repeats.groupby(identifier, sort=False).ngroup().to_numpy()
+    examples = repeats.iloc[np.lexsort((repeats.index.to_numpy(), first_seen))].head(3)
+    cases = pd.DataFrame(
+        {"index": examples.index.to_numpy(), "failure_case": examples[identifier].to_numpy()}
+    )
+    return cases, len(repeats)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -16,6 +17,7 @@ from ..errors import DataValidationError
 ROW_GROUP_ROWS = 65_536
 # Rows per frame where a stage reads a file in batches: memory is bounded by this, not the file.
 READ_BATCH_ROWS = ROW_GROUP_ROWS
+_STREAM_BUFFER_BYTES = 1 << 20
 
 
 def write_parquet(frame: pd.DataFrame, destination: Path) -> None:
@@ -25,10 +27,15 @@ def write_parquet(frame: pd.DataFrame, destination: Path) -> None:
         pq.write_table(table, staging, compression="zstd", row_group_size=ROW_GROUP_ROWS)
 
 
-def open_parquet(source: Path, *, pre_buffer: bool = True) -> pq.ParquetFile:
-    """SOURCE opened for reading; DataValidationError names a missing or unreadable file."""
+def open_parquet(source: Path, *, streaming: bool = False) -> pq.ParquetFile:
+    """SOURCE opened for reading; DataValidationError names a missing or unreadable file.
+    STREAMING: for batch reads, which then hold a buffer, not a whole row group (files from
+    Spark or DuckDB may have row groups of millions of rows)."""
     try:
-        return pq.ParquetFile(source, pre_buffer=pre_buffer)
+        # Without pre-buffering: pre-buffered column chunks accumulate in Arrow's memory pool.
+        return pq.ParquetFile(
+            source, pre_buffer=not streaming, buffer_size=_STREAM_BUFFER_BYTES if streaming else 0
+        )
     except FileNotFoundError as error:
         msg = f"{source} does not exist; run the stage that writes it (dvc repro) or dvc pull"
         raise DataValidationError(msg) from error
@@ -47,16 +54,24 @@ def read_parquet(source: Path) -> pd.DataFrame:
 
 def iter_parquet_tables(source: Path, batch_rows: int) -> Iterator[pa.Table]:
     """Stream SOURCE in Arrow tables of at most BATCH_ROWS rows, so memory does not grow with it."""
-    # Without pre-buffering: pre-buffered column chunks accumulate in Arrow's memory pool.
-    for batch in open_parquet(source, pre_buffer=False).iter_batches(batch_size=batch_rows):
+    for batch in open_parquet(source, streaming=True).iter_batches(batch_size=batch_rows):
         yield pa.Table.from_batches([batch])
+
+
+def numbered_frames(tables: Iterable[pa.Table]) -> Iterator[pd.DataFrame]:
+    """TABLES as frames, each indexed by its rows' position in the whole stream, so a problem
+    found in one names the row of the file it is on."""
+    position = 0
+    for table in tables:
+        frame: pd.DataFrame = table.to_pandas()
+        frame.index = pd.RangeIndex(position, position + len(frame))
+        position += len(frame)
+        yield frame
 
 
 def iter_parquet(source: Path, batch_rows: int) -> Iterator[pd.DataFrame]:
     """Stream SOURCE in frames of at most BATCH_ROWS rows, so memory does not grow with it."""
-    for table in iter_parquet_tables(source, batch_rows):
-        frame: pd.DataFrame = table.to_pandas()
-        yield frame
+    return numbered_frames(iter_parquet_tables(source, batch_rows))
 
 
 class RowGroupWriter:
@@ -96,3 +111,5 @@ class RowGroupWriter:
             self._write(self._pending_rows, self._schema)
         if self._writer is not None:
             self._writer.close()
+            with self._destination.open("rb") as written:  # on disk before any rename
+                os.fsync(written.fileno())

@@ -72,7 +72,8 @@ def _check_whole_file(
         cases, count = rows_with_repeated_identifiers(
             iter_raw(raw, contract, batch_rows), contract.identifier, repeated
         )
-        report.add_problem(contract.identifier, "field_uniqueness", cases, count)
+        if count:
+            report.add_problem(contract.identifier, "field_uniqueness", cases, count)
     if report.failed:
         raise report.error()
 
@@ -107,22 +108,27 @@ def prepare(
         writers = {name: RowGroupWriter(staging / f"{name}.parquet") for name in SPLITS}
         for writer in writers.values():
             closing.callback(writer.close)  # before the staging directory is renamed
-        for frame in iter_raw(raw, contract, batch_rows):
-            if contract.identifier in frame:
-                ledger.add(frame[contract.identifier])
-            rows = report.check(frame.drop(columns=[n for n in contract.ignored if n in frame]))
-            if rows is None or report.failed:  # keep reading: every problem is reported
-                continue
-            splits = assign_splits(
-                rows[contract.identifier],
-                params.seed,
-                params.validation_fraction,
-                params.test_fraction,
-            )
-            for name in SPLITS:
-                part = rows[splits == name]
-                tallies[name].add(part[contract.label.name])
-                writers[name].append(part)
+        try:
+            for frame in iter_raw(raw, contract, batch_rows):
+                if contract.identifier in frame:
+                    ledger.add(frame[contract.identifier])
+                rows = report.check(frame.drop(columns=[n for n in contract.ignored if n in frame]))
+                if rows is None or report.failed:  # keep reading: every problem is reported
+                    continue
+                splits = assign_splits(
+                    rows[contract.identifier],
+                    params.seed,
+                    params.validation_fraction,
+                    params.test_fraction,
+                )
+                for name in SPLITS:
+                    part = rows[splits == name]
+                    tallies[name].add(part[contract.label.name])
+                    writers[name].append(part)
+        except DataValidationError as unreadable:  # the rest of the file cannot be read
+            if report.failed:  # the problems found before it, then it
+                raise report.error(also=unreadable.message) from unreadable
+            raise
         _check_whole_file(raw, report, ledger, contract, batch_rows)
         _check_splits(raw, tallies, contract)
     counts = {name: tally.rows for name, tally in tallies.items()}

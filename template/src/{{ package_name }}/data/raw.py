@@ -12,12 +12,13 @@ import pyarrow.csv as pa_csv
 
 from ..contract import CategoricalFeature, FeatureContract, IntegerFeature, RegressionLabel
 from ..errors import DataValidationError
-from .parquet import READ_BATCH_ROWS, iter_parquet_tables
+from .parquet import READ_BATCH_ROWS, iter_parquet_tables, numbered_frames
 
 _CSV_COLUMN = re.compile(r"column #(\d+)")
 # An empty cell or a bare null marker (NA, NULL, N/A, NaN, ...) is a missing value, in text
 # columns too; quoted ("NA"), it is the text. Missing values are then refused by name.
 CSV_MISSING_VALUES = {"strings_can_be_null": True, "quoted_strings_can_be_null": False}
+CSV_BLOCK_BYTES = 1 << 20  # bytes of CSV parsed at a time
 
 
 def contract_column_types(contract: FeatureContract) -> dict[str, pa.DataType]:
@@ -38,14 +39,18 @@ def contract_column_types(contract: FeatureContract) -> dict[str, pa.DataType]:
     return types
 
 
+def _csv_header(source: Path) -> list[str]:
+    with source.open("rb") as stream:
+        header = stream.readline()
+    return list(pa_csv.read_csv(pa.py_buffer(header)).column_names)
+
+
 def _column_at(source: Path, error: Exception) -> str:
     """'column NAME: ' for an Arrow CSV error that gives a column number, else ''."""
     found = _CSV_COLUMN.search(str(error))
     if not found:
         return ""
-    with source.open("rb") as stream:
-        header = stream.readline()
-    names = pa_csv.read_csv(pa.py_buffer(header)).column_names
+    names = _csv_header(source)
     position = int(found.group(1))
     return f"column {names[position]}: " if position < len(names) else ""
 
@@ -90,12 +95,18 @@ def _conformed_table(table: pa.Table, source: Path, contract: FeatureContract) -
 def _csv_batches(source: Path, contract: FeatureContract, batch_rows: int) -> Iterator[pa.Table]:
     """CSV blocks parsed into the contract's types, re-cut to BATCH_ROWS rows; a cell that does
     not parse names its column. Empty cells and bare null markers become missing values, which
-    validation refuses."""
-    options = pa_csv.ConvertOptions(
-        column_types=contract_column_types(contract), **CSV_MISSING_VALUES
-    )
+    validation refuses. A column the contract gives no type (the identifier, ignored and
+    unknown columns) is read as text: a streaming reader would otherwise fix its type from the
+    first block and refuse a later block that differs."""
     try:
-        reader = pa_csv.open_csv(source, convert_options=options)
+        types = {name: pa.string() for name in _csv_header(source)}
+        types.update(contract_column_types(contract))
+        options = pa_csv.ConvertOptions(column_types=types, **CSV_MISSING_VALUES)
+        reader = pa_csv.open_csv(
+            source,
+            read_options=pa_csv.ReadOptions(block_size=CSV_BLOCK_BYTES),
+            convert_options=options,
+        )
         for block in reader:
             table = pa.Table.from_batches([block])
             for offset in range(0, table.num_rows, batch_rows):
@@ -125,9 +136,4 @@ def iter_raw(
     else:
         msg = f"{source}: the raw data must be a .parquet or a .csv file"
         raise DataValidationError(msg)
-    position = 0
-    for table in tables:
-        frame: pd.DataFrame = _conformed_table(table, source, contract).to_pandas()
-        frame.index = pd.RangeIndex(position, position + len(frame))
-        position += len(frame)
-        yield frame
+    return numbered_frames(_conformed_table(table, source, contract) for table in tables)

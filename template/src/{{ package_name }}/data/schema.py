@@ -184,10 +184,11 @@ class ValidationReport:
             elif seen < _EXAMPLES_PER_CHECK:
                 self._examples.append(cases.head(_EXAMPLES_PER_CHECK - seen))
 
-    def error(self) -> DataValidationError:
-        """Every problem recorded so far, in one error that names the fix."""
+    def error(self, also: str | None = None) -> DataValidationError:
+        """Every problem recorded so far, and ALSO if given, in one error that names the fix."""
         failures = pd.concat(self._examples, ignore_index=True)
-        problems = "\n".join(f"  - {line}" for line in _summarize(failures, self._counts))
+        lines = [*_summarize(failures, self._counts), *([also] if also else [])]
+        problems = "\n".join(f"  - {line}" for line in lines)
         msg = (
             f"{self.source} breaks the feature contract (version {self.contract.version}):\n"
             f"{problems}\nfix the data source, or change {CONTRACT_FILE} if the contract changed"
