@@ -15,6 +15,7 @@ from ..errors import DataValidationError
 
 # Readers decode a whole row group at a time: bounded groups keep streaming reads bounded.
 ROW_GROUP_ROWS = 65_536
+COMPRESSION = "zstd"
 # Rows per frame where a stage reads a file in batches: memory is bounded by this, not the file.
 READ_BATCH_ROWS = ROW_GROUP_ROWS
 _STREAM_BUFFER_BYTES = 1 << 20
@@ -24,7 +25,7 @@ def write_parquet(frame: pd.DataFrame, destination: Path) -> None:
     """Write FRAME atomically; the same frame always gives the same bytes."""
     table = pa.Table.from_pandas(frame, preserve_index=False)
     with atomic_file(destination) as staging:
-        pq.write_table(table, staging, compression="zstd", row_group_size=ROW_GROUP_ROWS)
+        pq.write_table(table, staging, compression=COMPRESSION, row_group_size=ROW_GROUP_ROWS)
 
 
 def open_parquet(source: Path, *, streaming: bool = False) -> pq.ParquetFile:
@@ -98,7 +99,7 @@ class RowGroupWriter:
         pending = pa.concat_tables(self._pending) if self._pending else schema.empty_table()
         group, rest = pending.slice(0, rows), pending.slice(rows)
         if self._writer is None:
-            self._writer = pq.ParquetWriter(self._destination, schema, compression="zstd")
+            self._writer = pq.ParquetWriter(self._destination, schema, compression=COMPRESSION)
         self._writer.write_table(group.combine_chunks(), row_group_size=ROW_GROUP_ROWS)
         self._pending, self._pending_rows = [rest], rest.num_rows
 

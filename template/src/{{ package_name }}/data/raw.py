@@ -76,10 +76,9 @@ def _conformed(column: pa.ChunkedArray, target: pa.DataType | None) -> pa.Chunke
     return column if widened is None or widened == column.type else column.cast(widened)
 
 
-def _conformed_table(table: pa.Table, source: Path, contract: FeatureContract) -> pa.Table:
-    """TABLE with the contract's columns widened to its types: int32, float32 and category
+def _conformed_table(table: pa.Table, source: Path, types: dict[str, pa.DataType]) -> pa.Table:
+    """TABLE with the contract's columns widened to their TYPES: int32, float32 and category
     columns, as Spark, polars or pandas write them, read as the contract says."""
-    types = contract_column_types(contract)
     columns = {}
     for name, column in zip(table.column_names, table.columns, strict=True):
         try:
@@ -92,16 +91,17 @@ def _conformed_table(table: pa.Table, source: Path, contract: FeatureContract) -
     return pa.table(columns)
 
 
-def _csv_batches(source: Path, contract: FeatureContract, batch_rows: int) -> Iterator[pa.Table]:
-    """CSV blocks parsed into the contract's types, re-cut to BATCH_ROWS rows; a cell that does
+def _csv_batches(
+    source: Path, types: dict[str, pa.DataType], batch_rows: int
+) -> Iterator[pa.Table]:
+    """CSV blocks parsed into the contract's TYPES, re-cut to BATCH_ROWS rows; a cell that does
     not parse names its column. Empty cells and bare null markers become missing values, which
     validation refuses. A column the contract gives no type (the identifier, ignored and
     unknown columns) is read as text: a streaming reader would otherwise fix its type from the
     first block and refuse a later block that differs."""
     try:
-        types = {name: pa.string() for name in _csv_header(source)}
-        types.update(contract_column_types(contract))
-        options = pa_csv.ConvertOptions(column_types=types, **CSV_MISSING_VALUES)
+        column_types = {name: pa.string() for name in _csv_header(source)} | types
+        options = pa_csv.ConvertOptions(column_types=column_types, **CSV_MISSING_VALUES)
         reader = pa_csv.open_csv(
             source,
             read_options=pa_csv.ReadOptions(block_size=CSV_BLOCK_BYTES),
@@ -128,12 +128,13 @@ def iter_raw(
     """The raw file, by its suffix (.parquet or .csv), in frames of at most BATCH_ROWS rows read
     with the contract's types: memory stays bounded whatever the file's size. Each frame's
     index is its rows' position in the file, so a problem names the row it is on."""
+    types = contract_column_types(contract)
     suffix = source.suffix.lower()
     if suffix == ".parquet":
         tables = iter_parquet_tables(source, batch_rows)
     elif suffix == ".csv":
-        tables = _csv_batches(source, contract, batch_rows)
+        tables = _csv_batches(source, types, batch_rows)
     else:
         msg = f"{source}: the raw data must be a .parquet or a .csv file"
         raise DataValidationError(msg)
-    return numbered_frames(_conformed_table(table, source, contract) for table in tables)
+    return numbered_frames(_conformed_table(table, source, types) for table in tables)
