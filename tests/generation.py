@@ -78,9 +78,13 @@ def dvc(project: Path, *arguments: str) -> str:
     return completed.stdout + completed.stderr
 
 
-def fresh_clone(source: Path, destination: Path, remote: Path) -> Path:
-    """Clone, point the DVC remote at REMOTE for this machine only, and install the lock."""
+def fresh_clone(
+    source: Path, destination: Path, remote: Path | str, **remote_settings: str
+) -> Path:
+    """Clone, point the DVC remote at REMOTE (a directory or a URL) for this machine only, with
+    REMOTE_SETTINGS (e.g. endpointurl) beside it, and install the lock."""
     git("clone", "--quiet", str(source), str(destination), cwd=destination.parent)
-    dvc(destination, "remote", "modify", "--local", "storage", "url", str(remote))
+    for key, value in {"url": str(remote), **remote_settings}.items():
+        dvc(destination, "remote", "modify", "--local", "storage", key, value)
     run_in(destination, "uv", "sync", "--locked")
     return destination

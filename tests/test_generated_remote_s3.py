@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.generation import REPRODUCIBLE_OUTPUTS, UP_TO_DATE, dvc, run_in, sha256_of
+from tests.generation import REPRODUCIBLE_OUTPUTS, UP_TO_DATE, dvc, fresh_clone, sha256_of
 from tests.helpers import free_port, git, run_command
 from tests.service_process import http_text_call, server_process
 
@@ -51,18 +51,11 @@ def _stored_keys(endpoint: str) -> list[str]:
     return re.findall(r"<Key>([^<]+)</Key>", body.decode())
 
 
-def _clone_on_the_store(source: Path, destination: Path, endpoint: str) -> Path:
-    git("clone", "--quiet", str(source), str(destination), cwd=destination.parent)
-    dvc(destination, "remote", "modify", "--local", "storage", "url", REMOTE_URL)
-    dvc(destination, "remote", "modify", "--local", "storage", "endpointurl", endpoint)
-    run_in(destination, "uv", "sync", "--locked")
-    return destination
-
-
 def test_a_new_clone_pulls_data_weights_and_metrics_from_an_s3_store_byte_for_byte(
     generated_project: Callable[[str], Path], s3_endpoint: str, tmp_path: Path
 ) -> None:
-    first = _clone_on_the_store(generated_project("minimal"), tmp_path / "first", s3_endpoint)
+    minimal = generated_project("minimal")
+    first = fresh_clone(minimal, tmp_path / "first", REMOTE_URL, endpointurl=s3_endpoint)
     dvc(first, "repro")
     git("add", "dvc.lock", "reports", cwd=first)
     git("commit", "--quiet", "-m", "Reproduce the pipeline", cwd=first)
@@ -70,7 +63,7 @@ def test_a_new_clone_pulls_data_weights_and_metrics_from_an_s3_store_byte_for_by
     assert _stored_keys(s3_endpoint), "the bucket received the outputs"
 
     # Only git, the lock and the store: nothing is recomputed.
-    newcomer = _clone_on_the_store(first, tmp_path / "newcomer", s3_endpoint)
+    newcomer = fresh_clone(first, tmp_path / "newcomer", REMOTE_URL, endpointurl=s3_endpoint)
     assert not (newcomer / REPRODUCIBLE_OUTPUTS[0]).exists()
     dvc(newcomer, "pull")
     assert sha256_of(newcomer) == sha256_of(first)
