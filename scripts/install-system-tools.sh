@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run by scripts/test: install what the generated-project checks need and the tool's lock does
-# not carry, each only when missing: promtool, amtool, wrk, a local OCI registry (docker-registry)
-# and skopeo from Debian; the dashboard type-checker, the SARIF schema and the devcontainer CLI
+# not carry, each only when missing: promtool, amtool, wrk, a local OCI registry (docker-registry),
+# skopeo and a PostgreSQL server (initdb, postgres, psql under /usr/lib/postgresql/<major>/bin)
+# from Debian; the dashboard type-checker, the SARIF schema and the devcontainer CLI
 # from npm (exact versions in tests/{grafana,sarif,devcontainer}/package-lock.json); checkov in
 # a virtualenv of its own (its pins clash with the tool's: hashes in tests/checkov/requirements.txt).
 set -euo pipefail
@@ -13,6 +14,8 @@ command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
 command -v skopeo >/dev/null 2>&1 || missing+=(skopeo)
+# The server's programs are not on PATH: Debian keeps them under its major version.
+compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || missing+=(postgresql)
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 
 if [ "${#missing[@]}" -gt 0 ]; then
@@ -20,8 +23,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
         echo "missing ${missing[*]}: run as root, or apt-get install ${missing[*]}" >&2
         exit 2
     fi
-    # The prometheus and registry packages start their daemons on install; a container has no init to run
-    # them, so services may not start during this install unless a policy already decides.
+    # The prometheus, registry and postgresql packages start their daemons on install; a container
+    # has no init to run them, so services may not start during this install unless a policy
+    # already decides.
     if [ ! -e /usr/sbin/policy-rc.d ]; then
         printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
         chmod 0755 /usr/sbin/policy-rc.d

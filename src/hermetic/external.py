@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from hermetic.errors import CommandFailedError, ToolMissingError
@@ -25,10 +26,18 @@ def require_tool(name: str) -> str:
 
 
 def run_tool(
-    args: Sequence[str], cwd: Path, *, check: bool = True
+    args: Sequence[str],
+    cwd: Path,
+    *,
+    check: bool = True,
+    environment: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run a program to completion, capturing its output; raise when it exits non-zero."""
-    completed = subprocess.run(list(args), cwd=cwd, capture_output=True, text=True, check=False)
+    """Run a program to completion, capturing its output; raise when it exits non-zero.
+    ENVIRONMENT, when given, is added to this process's environment."""
+    variables = None if environment is None else {**os.environ, **environment}
+    completed = subprocess.run(
+        list(args), cwd=cwd, capture_output=True, text=True, check=False, env=variables
+    )
     if check and completed.returncode != 0:
         raise CommandFailedError(
             f"`{' '.join(args)}` failed with exit code {completed.returncode}:\n"

@@ -27,6 +27,7 @@ from hermetic.external import require_tool, run_tool, tail
 from hermetic.steps import StepReporter
 
 ANSWERS_FILE = ".copier-answers.yml"
+DEMO_SNAPSHOT = "data/raw/dataset.parquet"  # the file source's data, as dvc.yaml names it
 # uv's wording when it cannot reach the package index (DNS, refused, timed out, TLS).
 _NETWORK_FAILURE = re.compile(
     r"error sending request|failed to fetch|dns error|connection refused|timed out|"
@@ -81,9 +82,20 @@ def new_project(request: NewProjectRequest, reporter: StepReporter) -> Path:
         with _staging_directory(destination) as staging:
             with reporter.step(f"Render template {request.template}"):
                 answers = _render(request, staging, reporter)
+            writes_demo_snapshot = answers.get("data_source") == "file"
+            if writes_demo_snapshot and uv is None:
+                raise InvalidAnswerError(
+                    "data_source=file writes its demo snapshot with the project's locked "
+                    "environment, which --no-lock does not create",
+                    "drop --no-lock, or generate with --data data_source=synthetic",
+                )
             if uv is not None:
                 with reporter.step("Lock dependencies with hashes (uv lock)"):
                     _lock(uv, staging)
+            run_tool([git, "init", "--quiet", "--initial-branch=main"], cwd=staging)
+            if writes_demo_snapshot and uv is not None:
+                with reporter.step(f"Write the demo data snapshot {DEMO_SNAPSHOT} (dvc add)"):
+                    _write_demo_snapshot(uv, staging, answers["package_name"])
             with reporter.step("Create git repository with a first commit"):
                 _commit(git, staging, answers)
             if destination.exists():
@@ -221,8 +233,19 @@ def _lock(uv: str, project: Path) -> None:
         ) from error
 
 
+def _write_demo_snapshot(uv: str, project: Path, package: str) -> None:
+    """The `file` source's starting data: the demo's rows, written by the project's own `sample`
+    command and tracked with `dvc add`, in a throwaway environment (one inside the project would
+    point at the staging directory once it is renamed)."""
+    with tempfile.TemporaryDirectory(prefix="hermetic-environment-") as environment:
+        variables = {"UV_PROJECT_ENVIRONMENT": environment}
+        run_tool([uv, "run", "--locked", package, "sample", "--output", DEMO_SNAPSHOT],
+                 cwd=project, environment=variables)  # fmt: skip
+        run_tool([uv, "run", "--locked", "dvc", "add", DEMO_SNAPSHOT],
+                 cwd=project, environment=variables)  # fmt: skip
+
+
 def _commit(git: str, project: Path, answers: dict[str, Any]) -> None:
-    run_tool([git, "init", "--quiet", "--initial-branch=main"], cwd=project)
     run_tool([git, "add", "--all"], cwd=project)
     identity: list[str] = []
     configured = run_tool([git, "config", "--get", "user.email"], cwd=project, check=False)

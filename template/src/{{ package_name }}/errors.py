@@ -50,3 +50,7 @@ class ServiceError(ProjectError):
     """A service could not be reached or did not answer as the serving contract says."""
 
     exit_code = 2
+
+
+class DataSourceError(ProjectError):
+    """The data source cannot be read: no database URL, an unreachable server, a failing query."""

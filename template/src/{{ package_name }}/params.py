@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .errors import ParamsError
 
@@ -19,6 +27,40 @@ class _Section(BaseModel):
 class SampleParams(_Section):
     seed: int = Field(ge=0)
     rows: int = Field(ge=100, le=50_000_000)
+
+
+class SnapshotParams(_Section):
+    """The sql source's snapshot: QUERY selects the rows, bounded by `:as_of`, bound to AS_OF."""
+
+    query: str = Field(min_length=1)
+    as_of: str
+
+    @field_validator("as_of", mode="before")
+    @classmethod
+    def _quoted(cls, value: object) -> object:
+        if not isinstance(value, str):
+            kind = type(value).__name__
+            msg = f'write it quoted, e.g. "2026-11-01" (YAML read {value!r} as a {kind})'
+            raise ValueError(msg)
+        return value
+
+    @model_validator(mode="after")
+    def _bounded_query(self) -> SnapshotParams:
+        if not re.search(r"(?<![:\w]):as_of\b", self.query):
+            msg = (
+                "snapshot.query has no :as_of bound, so every run could read different rows: "
+                "add a condition such as `WHERE created_at < :as_of` (the value is snapshot.as_of)"
+            )
+            raise ValueError(msg)
+        try:
+            datetime.fromisoformat(self.as_of)
+        except ValueError as error:
+            msg = (
+                f"snapshot.as_of {self.as_of!r} is not an ISO 8601 date or time: write it "
+                'quoted, e.g. "2026-11-01" or "2026-11-01T00:00:00"'
+            )
+            raise ValueError(msg) from error
+        return self
 
 
 class PrepareParams(_Section):
@@ -63,6 +105,7 @@ class GoldenParams(_Section):
 
 class PipelineParams(_Section):
     sample: SampleParams | None = None  # the demo data source's; a project's own source has none
+    snapshot: SnapshotParams | None = None  # the sql source's query and bound
     prepare: PrepareParams
     model: ModelParams
     train: TrainParams

@@ -87,7 +87,10 @@ class RowGroupWriter:
         self._pending_rows = 0
 
     def append(self, frame: pd.DataFrame) -> None:
-        table = pa.Table.from_pandas(frame, preserve_index=False)
+        self.append_table(pa.Table.from_pandas(frame, preserve_index=False))
+
+    def append_table(self, table: pa.Table) -> None:
+        """TABLE's rows after those appended before; the first table fixes the schema."""
         if self._schema is None:
             self._schema = table.schema
         self._pending.append(table.cast(self._schema))

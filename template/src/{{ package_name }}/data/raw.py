@@ -67,7 +67,7 @@ def _widened_type(kind: pa.DataType, target: pa.DataType | None) -> pa.DataType 
     return None
 
 
-def _conformed(column: pa.ChunkedArray, target: pa.DataType | None) -> pa.ChunkedArray:
+def conformed_column(column: pa.ChunkedArray, target: pa.DataType | None) -> pa.ChunkedArray:
     """COLUMN decoded from a dictionary and widened as `_widened_type` says; any other type is
     left for validation to name (text for a number is refused, never parsed)."""
     if pa.types.is_dictionary(column.type):
@@ -82,7 +82,7 @@ def _conformed_table(table: pa.Table, source: Path, types: dict[str, pa.DataType
     columns = {}
     for name, column in zip(table.column_names, table.columns, strict=True):
         try:
-            columns[name] = _conformed(column, types.get(name))
+            columns[name] = conformed_column(column, types.get(name))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
             msg = (
                 f"{source}: column {name}: {error}; fix the file, or its declaration in features.py"
