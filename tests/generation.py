@@ -47,6 +47,14 @@ VARIANTS: dict[str, list[str]] = {
         "cuda_version=12.6",
         "dvc_remote=s3",
         "dvc_remote_url=s3://models/churn",
+        "data_source=sql",
+    ],
+    # A DVC-tracked file as the data; lean otherwise (no service, no manifests) to keep CI short.
+    "file": [
+        "project_name=churn-from-file",
+        "data_source=file",
+        "with_serving=false",
+        "with_k8s=false",
     ],
 }
 

@@ -169,6 +169,12 @@ KUBERNETES_SERVING_FILES = {
     "src/{package}/prometheus_rule.py",
     "tests/test_prometheus_rule.py",
 }
+# The sql data source's modules and tests.
+SQL_SOURCE_FILES = {
+    "src/{package}/data/demo_database.py",
+    "src/{package}/data/snapshot.py",
+    "tests/test_snapshot.py",
+}
 WORKFLOW = ".github/workflows/ci.yml"
 # Prometheus, Alertmanager and Grafana template their own strings with {{ }} (the PrometheusRule
 # is built from monitoring/'s rules); Jinja's block and comment markers must still never appear.
@@ -177,8 +183,21 @@ GO_TEMPLATED = ("monitoring/", "deploy/k8s/base/prometheus-rule.yaml")
 # Pruned matrix: every value of every question at least once, the file-changing ones paired.
 MATRIX: list[dict[str, Any]] = [
     {},
-    {"ci": "none", "license": "Apache-2.0", "with_serving": False, "dvc_remote": "s3"},
-    {"ci": "github", "license": "Proprietary", "with_k8s": False, "dvc_remote": "gcs"},
+    {
+        "ci": "none",
+        "license": "Apache-2.0",
+        "with_serving": False,
+        "dvc_remote": "s3",
+        "data_source": "sql",
+    },
+    {
+        "ci": "github",
+        "license": "Proprietary",
+        "with_k8s": False,
+        "dvc_remote": "gcs",
+        "data_source": "file",
+    },
+    {"ci": "github", "dvc_remote": "azure", "data_source": "sql"},
     {"ci": "none", "license": "MIT", "cuda_version": "12.6", "dvc_remote": "azure"},
     {
         "project_name": "Churn.Model_v2",
@@ -202,6 +221,8 @@ def expected_files(answers: dict[str, Any], package: str) -> set[str]:
             files |= {path.format(package=package) for path in KUBERNETES_SERVING_FILES}
     if answers.get("ci", "github") == "github":
         files.add(WORKFLOW)
+    if answers.get("data_source") == "sql":
+        files |= {path.format(package=package) for path in SQL_SOURCE_FILES}
     return files
 
 
@@ -238,6 +259,8 @@ def test_no_jinja_survives_rendering(rendered: tuple[dict[str, Any], Path]) -> N
     for relative in tree_files(project):
         assert not re.search(r"[{}%]", relative), relative
         text = (project / relative).read_text(encoding="utf-8")
+        if relative == WORKFLOW:  # GitHub's own expressions, e.g. ${{ secrets.NAME }}
+            text = re.sub(r"\$\{\{ [\w.]+ \}\}", "", text)
         markers: tuple[str, ...] = ("{%", "%}", "{#", "#}")
         if not relative.startswith(GO_TEMPLATED):
             markers += ("{{", "}}")
@@ -391,10 +414,15 @@ def test_every_pipeline_stage_runs_a_command_of_the_package(
     _, project = rendered
     package = read_answers(project)["package_name"]
     pipeline = yaml.safe_load((project / "dvc.yaml").read_text(encoding="utf-8"))
-    assert list(pipeline["stages"]) == ["sample", "prepare", "train", "evaluate", "golden"]
+    sources = {"synthetic": ["sample"], "file": [], "sql": ["sample", "snapshot"]}
+    source = read_answers(project)["data_source"]
+    assert list(pipeline["stages"]) == [*sources[source], "prepare", "train", "evaluate", "golden"]
     params = yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))
     for name, stage in pipeline["stages"].items():
-        assert stage["cmd"].split(" --")[0] == f"{package} {name}"
+        # The sql demo's snapshot sets the database URL before its command.
+        command = stage["cmd"].removeprefix(f"{package.upper()}_DATABASE_URL=").split(" ", 1)
+        command = command[1] if "://" in command[0] else " ".join(command)
+        assert command.split(" --")[0] == f"{package} {name}"
         for dependency in stage["deps"]:
             if dependency.startswith("src/"):
                 assert (project / dependency).exists(), dependency
