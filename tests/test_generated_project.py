@@ -42,19 +42,6 @@ def test_the_tree_is_committed_and_clean(project: Path) -> None:
     assert ".venv" not in {path.split("/")[0] for path in tracked}
 
 
-def test_formatting_makes_no_diff(project: Path) -> None:
-    run_in(project, "uv", "run", "--frozen", "ruff", "format", "--check", "--diff")
-
-
-def test_lint_is_clean(project: Path) -> None:
-    run_in(project, "uv", "run", "--frozen", "ruff", "check")
-
-
-def test_types_are_strict_clean(project: Path) -> None:
-    completed = run_in(project, "uv", "run", "--frozen", "mypy")
-    assert "Success: no issues found" in completed.stdout
-
-
 def test_the_projects_own_tests_pass(project: Path) -> None:
     completed = run_in(project, "uv", "run", "--frozen", "pytest", "-q", "-p", "no:cacheprovider")
     assert " passed" in completed.stdout
@@ -62,6 +49,8 @@ def test_the_projects_own_tests_pass(project: Path) -> None:
 
 
 def test_pre_commit_passes_on_all_files_and_changes_nothing(project: Path) -> None:
+    """Formatting (no diff), lint and strict types: the hooks run exactly what CI's steps run
+    (`uv run --frozen ruff format|ruff check|mypy`), once per variant."""
     completed = run_in(project, "uv", "run", "--frozen", "pre-commit", "run", "--all-files")
     for hook in ("ruff format", "ruff check", "mypy (strict)", "uv.lock matches pyproject.toml"):
         assert any(
