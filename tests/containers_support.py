@@ -258,6 +258,20 @@ def _copy(source: Path, target: Path) -> None:
             os.link(source, target)
 
 
+def target_stages(stages: list[Stage], target: str) -> list[Stage]:
+    """The stages BuildKit builds for TARGET: it, and the stages it is FROM or copies from."""
+    by_name = {stage.name: stage for stage in stages if stage.name}
+    needed = {target}
+    pending = [by_name[target]]
+    while pending:
+        stage = pending.pop()
+        for name in [stage.base, *copy_sources(stage)]:
+            if name in by_name and name not in needed:
+                needed.add(name)
+                pending.append(by_name[name])
+    return [stage for stage in stages if stage.name in needed]
+
+
 def build_stages(
     stages: list[Stage],
     context: Path,
@@ -557,9 +571,11 @@ def build_project_image(project: Path, work: Path, skip_run: re.Pattern[str]) ->
         },
         environment={"LANG": "C.UTF-8", "HOME": "/root"},
     )
-    stages = read_dockerfile(project / "Dockerfile")
+    every_stage = read_dockerfile(project / "Dockerfile")
+    # The default target, the last stage, as `docker build .` builds it.
+    stages = target_stages(every_stage, str(every_stage[-1].name))
     built = build_stages(stages, context, bases, work, skip_run, {"UV_CACHE_DIR": cache})
-    return BuiltImage(built[str(stages[-2].name)], built[str(stages[-1].name)], work)
+    return BuiltImage(built["build"], built[str(stages[-1].name)], work)
 
 
 def healthcheck_command(runtime: BuiltStage, tmpfs: Path, port: int) -> list[str]:

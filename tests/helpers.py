@@ -91,3 +91,15 @@ def http_status(url: str, timeout: float = 5) -> int | None:
         return error.code
     except OSError:
         return None
+
+
+def group_requirements(pyproject: dict[str, Any], group: str) -> list[str]:
+    """GROUP's requirement strings in a parsed pyproject.toml, `{include-group = ...}` entries
+    expanded (PEP 735)."""
+    requirements: list[str] = []
+    for item in pyproject["dependency-groups"][group]:
+        if isinstance(item, dict):
+            requirements += group_requirements(pyproject, item["include-group"])
+        else:
+            requirements.append(item)
+    return requirements

@@ -4,6 +4,8 @@ templates of every workload, built-in or Kubeflow's."""
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,3 +142,84 @@ def local_command(
     words: list[str] = [*container["command"], *container.get("args", [])]
     executable, *arguments = words
     return [str(bin_directory / executable), *(local(argument) for argument in arguments)]
+
+
+# The training pods' shell scripts, and what runs them on this machine.
+
+TRAINING_TARGET = "training"
+
+
+def pod_script(container: dict[str, Any]) -> str:
+    """The script a container gives `/bin/sh -c`."""
+    assert container["command"] == ["/bin/sh", "-c"], container["command"]
+    (script,) = container["args"]
+    return str(script)
+
+
+def script_commands(container: dict[str, Any]) -> list[str]:
+    """A container's script, one command a line: comments and continuations joined away."""
+    joined = re.sub(r"\\\n\s*", "", pod_script(container))
+    lines = (line.strip() for line in joined.splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def training_image_files(project: Path, dockerfile_stages: list[Any], app: Path) -> None:
+    """What the Dockerfile's training target puts under /app, from PROJECT, into APP: the
+    context's files its COPY instructions name, and src/ for the build stage's /app/src (the
+    build stage only adds byte code and metadata there). The venv is not copied: the
+    generated project's environment stands in for it."""
+    (training,) = [stage for stage in dockerfile_stages if stage.name == TRAINING_TARGET]
+    workdir = training.last("WORKDIR").arguments
+    assert workdir == "/app", workdir
+    for instruction in training.all("COPY"):
+        words = instruction.arguments.split()
+        source_stage = words[0].removeprefix("--from=") if words[0].startswith("--from=") else ""
+        *sources, destination = words[1:] if source_stage else words
+        if source_stage == "build":
+            assert sources == ["/app/src"] == [destination], words
+            shutil.copytree(project / "src", app / "src")
+            continue
+        if source_stage:
+            assert destination == "/opt/venv", words
+            continue
+        for source in sources:
+            if destination.endswith("/"):
+                target = app / destination.removeprefix("./") / Path(source).name
+            else:
+                target = app / destination
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(project / source, target)
+
+
+def pod_environment(
+    image_environment: dict[str, str], venv_bin: Path, app: Path, tmp: Path
+) -> dict[str, str]:
+    """The training image's ENV as it applies here: its venv is VENV_BIN's, /app is APP, /tmp
+    is TMP; nothing of the test's own environment but what git and DVC need to start."""
+    environment = {}
+    for key, value in image_environment.items():
+        here = re.sub(r"^/tmp(?=/|$)", str(tmp), re.sub(r"^/app(?=/|$)", str(app), value))
+        environment[key] = here.replace("/opt/venv/bin:$PATH", f"{venv_bin}:/usr/bin:/bin")
+    environment.update(LANG="C.UTF-8", GIT_CONFIG_NOSYSTEM="1")
+    return environment
+
+
+def run_pod_script(
+    container: dict[str, Any],
+    workspace: Path,
+    app: Path,
+    environment: dict[str, str],
+    extra: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """A container's script, as its pod runs it: in WORKSPACE (its workingDir), /app at APP."""
+    assert container["workingDir"] == "/workspace"
+    script = pod_script(container).replace("/app/", f"{app}/")
+    return subprocess.run(
+        ["/bin/sh", "-c", script],
+        cwd=workspace,
+        env={**environment, **(extra or {})},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )

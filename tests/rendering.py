@@ -2,7 +2,8 @@
 kubectl kustomize, kubernetes-validate, checkov, the devcontainer CLI, `hermetic pin --check`.
 
 Each deploy variant is rendered once per test session; together they give every value of the
-questions that change deploy files (`with_k8s`, `with_serving`, `ci`, `cuda_version`).
+questions that change deploy files (`with_k8s`, `with_serving`, `ci`, `cuda_version`,
+`data_source`, `dvc_remote`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ DEPLOY_VARIANTS: dict[str, dict[str, Any]] = {
     "defaults": {},
     "training-only-cuda12.6": {"cuda_version": "12.6", "with_serving": False, "ci": "none"},
     "serving-without-k8s": {"with_k8s": False, "cuda_version": "12.6"},
+    # How the training pods get their data and reach the DVC remote (deploy/k8s only).
+    "file-s3": {"data_source": "file", "dvc_remote": "s3"},
+    "sql-gcs-training-only": {"data_source": "sql", "dvc_remote": "gcs", "with_serving": False},
+    "synthetic-azure": {"dvc_remote": "azure"},
 }
 
 

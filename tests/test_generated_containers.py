@@ -54,11 +54,11 @@ from tests.containers_support import (
 from tests.helpers import (
     REPO_ROOT,
     free_port,
+    group_requirements,
     normalized_distribution,
     read_answers,
     run_command,
 )
-from tests.rendering import DEPLOY_VARIANTS
 
 INSTALL_HINT = "run `bash scripts/install-system-tools.sh` (scripts/test does)"
 CHECKOV = REPO_ROOT / "tests" / "checkov" / ".venv" / "bin" / "checkov"
@@ -95,7 +95,11 @@ def required(path: Path, what: str) -> Path:
     return path
 
 
-@pytest.fixture(scope="module", params=list(DEPLOY_VARIANTS))
+# The answers that change the Dockerfiles and .dockerignore (data_source, dvc_remote do not).
+CONTAINER_VARIANTS = ("defaults", "training-only-cuda12.6", "serving-without-k8s")
+
+
+@pytest.fixture(scope="module", params=CONTAINER_VARIANTS)
 def rendered(request: pytest.FixtureRequest, rendered_variant: Callable[[str], Path]) -> Path:
     return rendered_variant(request.param)
 
@@ -256,9 +260,14 @@ def test_every_image_is_the_catalogue_entry_for_the_answers(rendered: Path) -> N
 # The project image, read statically.
 
 
+def _stage(stages: list[Stage], name: str) -> Stage:
+    (found,) = [stage for stage in stages if stage.name == name]
+    return found
+
+
 def test_project_image_runs_as_a_numeric_user_without_uv_or_a_compiler(rendered: Path) -> None:
     stages = stages_of(rendered, PROJECT_DOCKERFILE)
-    build, runtime = stages[-2], stages[-1]
+    build, runtime = _stage(stages, "build"), stages[-1]
     python = reference(catalogue()["python"][read_answers(rendered)["python_version"]])
     assert build.base == runtime.base == python and "slim" in python
     user = runtime.last("USER")
@@ -310,6 +319,42 @@ def test_project_image_command_health_and_model_follow_the_answers(rendered: Pat
         assert healthcheck is None and not runtime.all("EXPOSE") and not models
 
 
+def test_the_training_target_adds_dvc_and_the_pipeline_files_to_the_runtime_set(
+    rendered: Path,
+) -> None:
+    """`--target training`: the training pods' image. The same interpreter, user and read-only
+    layout as the default target, the lock's `pipeline` group on top, the pipeline's files."""
+    stages = stages_of(rendered, PROJECT_DOCKERFILE)
+    names = [stage.name for stage in stages]
+    assert names[-1] == "runtime", "the default target (`docker build .`) stays the last stage"
+    training, runtime, pipeline = (_stage(stages, n) for n in ("training", "runtime", "pipeline"))
+    assert training.base == runtime.base and pipeline.base == "build"
+    syncs = [run_instruction_parts(i.arguments)[1] for i in pipeline.all("RUN")]
+    assert syncs == ["uv sync --locked --no-dev --group pipeline --no-install-project"]
+    copies = [split_flags(instruction.arguments) for instruction in training.all("COPY")]
+    assert ({"from": "pipeline"}, ["/opt/venv", "/opt/venv"]) in copies
+    assert ({"from": "build"}, ["/app/src", "/app/src"]) in copies
+    copied = {source for flags, words in copies if not flags for source in words[:-1]}
+    assert copied == {"params.yaml", "dvc.yaml", "dvc.lock", ".dvcignore", ".dvc/config"}
+    assert not any("models/" in source for source in copied), "the model comes from the remote"
+    user = training.last("USER")
+    assert user is not None and user.arguments == "10001:10001"
+    assert user.line > max(i.line for i in training.all("COPY"))
+    environment = training.environment()
+    for key, value in runtime.environment().items():
+        assert environment[key] == value, key
+    # DVC's site cache defaults to /var/tmp/dvc, on the read-only root filesystem.
+    assert environment["DVC_SITE_CACHE_DIR"].startswith("/tmp/")
+    assert environment["DVC_NO_ANALYTICS"] == "1"
+    entrypoint = training.last("ENTRYPOINT")
+    assert entrypoint is not None
+    assert exec_form(entrypoint.arguments) == [
+        "python",
+        "-m",
+        read_answers(rendered)["package_name"],
+    ]
+
+
 # .dockerignore: what a build context holds.
 
 
@@ -346,6 +391,10 @@ def test_the_build_context_holds_only_what_the_image_copies(rendered: Path, tmp_
         ".mypy_cache/3.11/cache.db",
         "reports/metrics.json",
         "uv.lock",
+        "dvc.lock",
+        ".dvc/config.local",
+        ".dvc/cache/files/md5/00/0000",
+        ".dvc/tmp/lock",
         *(f"models/{name}" for name in MODEL_FILES),
     ]
     for relative in planted:
@@ -357,6 +406,8 @@ def test_the_build_context_holds_only_what_the_image_copies(rendered: Path, tmp_
         if path.is_file() and "__pycache__" not in path.parts
     }
     expected = sources | {"pyproject.toml", "uv.lock", "params.yaml", UV_REQUIREMENTS}
+    # The training target's pipeline files; never .dvc/config.local (credentials), the cache.
+    expected |= {"dvc.yaml", "dvc.lock", ".dvcignore", ".dvc/config"}
     if answers["with_serving"]:
         expected |= {f"models/{name}" for name in MODEL_FILES}
     context = set(build_context(project))
@@ -364,7 +415,8 @@ def test_the_build_context_holds_only_what_the_image_copies(rendered: Path, tmp_
     copies = [
         split_flags(instruction.arguments)
         for dockerfile in DOCKERFILES
-        for instruction in stages_of(project, dockerfile)[-1].all("COPY")
+        for stage in stages_of(project, dockerfile)
+        for instruction in stage.all("COPY")
     ]
     for flags, words in copies:
         for source in words[:-1] if "from" not in flags else []:
@@ -471,7 +523,7 @@ def test_image_environment_is_the_locked_runtime_set(
         for path in packages.glob("*.dist-info")
         if (match := re.fullmatch(r"(.+)-([^-]+)\.dist-info", path.name))
     }
-    dev = tomllib.loads((project / "pyproject.toml").read_text("utf-8"))["dependency-groups"]["dev"]
+    dev = group_requirements(tomllib.loads((project / "pyproject.toml").read_text("utf-8")), "dev")
     dev_names = {normalized_distribution(re.split(r"[=<>;\[ ]", item)[0]) for item in dev}
     assert not dev_names & {name for name, _ in installed}, "dev-only packages in the image"
     venv_bin = packages.parents[2] / "bin"

@@ -10,19 +10,29 @@ import ast
 import copy
 import json
 import re
+import shlex
 import shutil
 import signal
 import subprocess
 import time
 from collections import Counter
 from collections.abc import Callable
-from pathlib import Path
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.helpers import child_environment, free_port, http_status, read_answers, run_command
+from tests.containers_support import read_dockerfile
+from tests.helpers import (
+    child_environment,
+    free_port,
+    git,
+    http_status,
+    read_answers,
+    run_command,
+)
 from tests.kubernetes_support import (
     CUSTOM_KINDS,
     KUBERNETES_VERSION,
@@ -33,11 +43,21 @@ from tests.kubernetes_support import (
     environment_tool,
     kustomize,
     local_command,
+    pod_environment,
+    run_pod_script,
+    script_commands,
     selects,
+    training_image_files,
 )
 from tests.rendering import render_variant
 
-KUBERNETES_VARIANTS = ("defaults", "training-only-cuda12.6")
+KUBERNETES_VARIANTS = (
+    "defaults",
+    "training-only-cuda12.6",
+    "file-s3",
+    "sql-gcs-training-only",
+    "synthetic-azure",
+)
 OVERLAYS = ("base", "overlays/dev", "overlays/prod", "overlays/gpu")
 PLACEHOLDER_DIGEST = "sha256:" + "0" * 64
 SERVING_KINDS = Counter(
@@ -55,9 +75,7 @@ TRAINING_KINDS = Counter(
     {
         ("NetworkPolicy", "training"): 1,
         ("PersistentVolumeClaim", "train-checkpoints"): 1,
-        ("PersistentVolumeClaim", "train-models"): 1,
         ("PersistentVolumeClaim", "train-multinode-checkpoints"): 1,
-        ("PersistentVolumeClaim", "train-multinode-models"): 1,
         ("Job", "train"): 1,
         ("PyTorchJob", "train-multinode"): 1,
     }
@@ -148,8 +166,13 @@ def test_the_prometheus_rule_command_exists_only_with_the_service(
     assert not (training_only / "src" / _package(training_only) / "prometheus_rule.py").exists()
 
 
-def test_every_overlay_builds_the_objects_of_its_variant(build: Build) -> None:
-    expected = TRAINING_KINDS + (SERVING_KINDS if build.variant == "defaults" else Counter())
+def test_every_overlay_builds_the_objects_of_its_variant(
+    build: Build, rendered_variant: Callable[[str], Path]
+) -> None:
+    answers = read_answers(rendered_variant(build.variant))
+    expected = TRAINING_KINDS + (SERVING_KINDS if answers["with_serving"] else Counter())
+    if answers["dvc_remote"] == "local":  # the directory remote's shared volume
+        expected[("PersistentVolumeClaim", "dvc-remote")] = 1
     assert _short_names(build) == expected
 
 
@@ -261,7 +284,7 @@ def test_checkov_finds_nothing_and_every_skip_has_a_reason(
         f"{c['check_id']} {c['resource']}: {c['check_name']}" for c in failed
     )
     for check in skipped:
-        assert check.get("suppress_comment", "").strip(), (
+        assert check["check_result"].get("suppress_comment", "").strip(), (
             f"{check['check_id']}: a skip without a reason"
         )
     # It looked at every overlay's workloads: at least the Job in each, and the Deployment.
@@ -315,28 +338,35 @@ def test_every_checkov_skip_annotation_carries_a_reason(
 def test_every_image_is_the_project_image_by_digest(
     build: Build, rendered_variant: Callable[[str], Path]
 ) -> None:
+    """The service runs the default target, every training container the `training` target."""
     project = rendered_variant(build.variant)
     image = f"registry.example.com/{read_answers(project)['project_name'].lower()}"
-    images = {container["image"] for pod in build.pod_templates() for container in pod.containers}
-    assert images == {f"{image}@{PLACEHOLDER_DIGEST}"}
+    for pod in build.pod_templates():
+        expected = image if pod.kind == "Deployment" else f"{image}-training"
+        for container in pod.containers:
+            assert container["image"] == f"{expected}@{PLACEHOLDER_DIGEST}", pod.owner
 
 
 def test_image_sources_and_the_release_step_agree(rendered_variant: Callable[[str], Path]) -> None:
     for variant in KUBERNETES_VARIANTS:
         project = rendered_variant(variant)
         k8s = project / "deploy" / "k8s"
-        image = f"registry.example.com/{read_answers(project)['project_name'].lower()}"
+        answers = read_answers(project)
+        image = f"registry.example.com/{answers['project_name'].lower()}"
+        images = [f"{image}-training", *([image] if answers["with_serving"] else [])]
         for path in k8s.rglob("*.yaml"):
             for line in path.read_text(encoding="utf-8").splitlines():
                 if re.match(r"\s*(-\s*)?image:", line):
-                    assert line.split("image:", 1)[1].strip() == f"{image}@{PLACEHOLDER_DIGEST}"
+                    named = line.split("image:", 1)[1].strip()
+                    assert named in {f"{name}@{PLACEHOLDER_DIGEST}" for name in images}, named
         kustomization = yaml.safe_load((k8s / "base" / "kustomization.yaml").read_text("utf-8"))
-        assert kustomization["images"] == [{"name": image, "digest": PLACEHOLDER_DIGEST}]
-        release = f"kustomize edit set image {image}=REGISTRY/"
-        assert release in (k8s / "README.md").read_text("utf-8")
-        assert release in (k8s / "base" / "kustomization.yaml").read_text("utf-8").replace(
-            " \\\n#     ", " "
+        assert sorted(kustomization["images"], key=str) == sorted(
+            ({"name": name, "digest": PLACEHOLDER_DIGEST} for name in images), key=str
         )
+        for name in images:
+            release = f"{name}=REGISTRY/{name.rsplit('/', 1)[1]}@sha256:DIGEST"
+            assert release in (k8s / "README.md").read_text("utf-8"), release
+            assert release in (k8s / "base" / "kustomization.yaml").read_text("utf-8"), release
 
 
 # --- Pod security and resources ----------------------------------------------------------------
@@ -541,30 +571,53 @@ def _claims(build: Build) -> dict[str, dict[str, Any]]:
     return {claim["metadata"]["name"]: claim for claim in build.of_kind("PersistentVolumeClaim")}
 
 
+def _mounted(pod: PodTemplate, container: dict[str, Any], path: str) -> dict[str, Any]:
+    """The volume mounted at PATH in CONTAINER (the test fails if there is none)."""
+    (mount,) = [m for m in container.get("volumeMounts", []) if m["mountPath"] == path]
+    (volume,) = [v for v in pod.spec["volumes"] if v["name"] == mount["name"]]
+    return {**volume, "readOnly": mount.get("readOnly", False)}
+
+
 def _mounted_claim(
     build: Build, pod: PodTemplate, container: dict[str, Any], path: str
 ) -> dict[str, Any]:
-    """The PersistentVolumeClaim mounted at PATH in CONTAINER (the test fails if there is none)."""
-    (mount,) = [m for m in container["volumeMounts"] if m["mountPath"] == path]
-    assert not mount.get("readOnly", False), f"{pod.owner}: {path} is read-only"
-    (volume,) = [v for v in pod.spec["volumes"] if v["name"] == mount["name"]]
+    """The PersistentVolumeClaim mounted writable at PATH in CONTAINER."""
+    volume = _mounted(pod, container, path)
+    assert not volume["readOnly"], f"{pod.owner}: {path} is read-only"
     assert "persistentVolumeClaim" in volume, f"{pod.owner}: {path} is not on a claim"
     return _claims(build)[volume["persistentVolumeClaim"]["claimName"]]
+
+
+def _training_pods(build: Build) -> list[PodTemplate]:
+    return [pod for pod in build.pod_templates() if pod.kind != "Deployment"]
+
+
+def _stage_command(project: Path, stage: str) -> str:
+    pipeline = yaml.safe_load((project / "dvc.yaml").read_text(encoding="utf-8"))
+    return str(pipeline["stages"][stage]["cmd"])
+
+
+def _trainer(container: dict[str, Any]) -> str:
+    """The command the training script starts in the background (the one it waits for)."""
+    (trainer,) = [c.removesuffix(" &") for c in script_commands(container) if c.endswith(" &")]
+    return trainer
+
+
+# The train command's default checkpoint directory (cli.py), relative to the workspace.
+CHECKPOINTS = "checkpoints"
 
 
 def test_the_training_job_checkpoints_to_a_claim_and_retries_preemption(
     build: Build, rendered_variant: Callable[[str], Path]
 ) -> None:
-    package = _package(rendered_variant(build.variant))
+    project = rendered_variant(build.variant)
     job = build.one("Job")
     (pod,) = [pod for pod in build.pod_templates() if pod.kind == "Job"]
     train = pod.container("train")
-    assert train["command"] == ["python", "-m", package] and train["args"][0] == "train"
-    checkpoints = argument_value(train["args"], "--checkpoint-directory")
-    assert _mounted_claim(build, pod, train, checkpoints)["spec"]["accessModes"] == [
-        "ReadWriteOnce"
-    ]
-    _mounted_claim(build, pod, train, argument_value(train["args"], "--model-directory"))
+    # dvc.yaml's train command exactly (the console script is `python -m` in the image).
+    assert _trainer(train) == f"python -m {_stage_command(project, 'train')}"
+    checkpoints = _mounted_claim(build, pod, train, f"{train['workingDir']}/{CHECKPOINTS}")
+    assert checkpoints["spec"]["accessModes"] == ["ReadWriteOnce"]
     assert pod.spec["restartPolicy"] == "Never"  # required by podFailurePolicy
     assert pod.spec["terminationGracePeriodSeconds"] >= 60, "time to write a checkpoint"
     spec = job["spec"]
@@ -575,14 +628,17 @@ def test_the_training_job_checkpoints_to_a_claim_and_retries_preemption(
     assert {"action": "Ignore", "onExitCodes": preempted} in rules
     assert {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget"}]} in rules
     assert {"action": "FailJob", "onExitCodes": {"operator": "In", "values": [2]}} in rules
-    data_steps = [c["args"][0] for c in pod.spec["initContainers"]]
-    assert data_steps == ["sample", "prepare"]
+    # The script passes SIGTERM on and exits with the trainer's status (75 included).
+    commands = script_commands(train)
+    assert """trap 'kill -TERM "$trainer"' TERM""" in commands
+    assert '[ "$status" -eq 0 ] || exit "$status"' in commands
+    assert [c["name"] for c in pod.spec["initContainers"]] == ["data"]
 
 
 def test_the_pytorchjob_runs_torchrun_on_a_master_and_workers(
     build: Build, rendered_variant: Callable[[str], Path]
 ) -> None:
-    package = _package(rendered_variant(build.variant))
+    project = rendered_variant(build.variant)
     job = build.one("PyTorchJob")
     assert job["apiVersion"] == "kubeflow.org/v1"
     replicas = job["spec"]["pytorchReplicaSpecs"]
@@ -603,32 +659,123 @@ def test_the_pytorchjob_runs_torchrun_on_a_master_and_workers(
         assert container["name"] == "pytorch"  # where the operator looks for the port
         assert container["image"] == job_pod.container("train")["image"]
         assert "pytorchjob-port" in {p["name"] for p in container["ports"]}
-        assert container["command"] == ["torchrun"]
-        arguments = container["args"]
-        assert argument_value(arguments, "--nnodes") == "$(PET_NNODES)"
-        assert argument_value(arguments, "--nproc-per-node") == "$(PET_NPROC_PER_NODE)"
-        assert argument_value(arguments, "--node-rank") == "$(PET_NODE_RANK)"
-        assert argument_value(arguments, "--rdzv-backend") == "static"
-        assert argument_value(arguments, "--master-addr") == "$(MASTER_ADDR)"
-        assert argument_value(arguments, "--master-port") == "$(MASTER_PORT)"
+        executable, *words = shlex.split(_trainer(container))
+        assert executable == "torchrun"
+        assert argument_value(words, "--nnodes") == "$PET_NNODES"
+        assert argument_value(words, "--nproc-per-node") == "$PET_NPROC_PER_NODE"
+        assert argument_value(words, "--node-rank") == "$PET_NODE_RANK"
+        assert argument_value(words, "--rdzv-backend") == "static"
+        assert argument_value(words, "--master-addr") == "$MASTER_ADDR"
+        assert argument_value(words, "--master-port") == "$MASTER_PORT"
         # The run id model.json records: the job's name, from the label the operator sets.
-        (run_id,) = re.findall(r"^\$\((\w+)\)$", argument_value(arguments, "--rdzv-id"))
+        (run_id,) = re.findall(r"^\$(\w+)$", argument_value(words, "--rdzv-id"))
         (variable,) = [v for v in container["env"] if v["name"] == run_id]
         assert variable["valueFrom"]["fieldRef"]["fieldPath"] == (
             "metadata.labels['training.kubeflow.org/job-name']"
         )
-        module = arguments.index("--module")
-        assert arguments[module + 1 : module + 3] == [package, "train"]
+        module = words.index("--module")
+        assert " ".join(words[module + 1 :]) == _stage_command(project, "train")
         checkpoints = _mounted_claim(
-            build, pod, container, argument_value(arguments, "--checkpoint-directory")
+            build, pod, container, f"{container['workingDir']}/{CHECKPOINTS}"
         )
         assert checkpoints["spec"]["accessModes"] == ["ReadWriteMany"], "every rank reads them"
         assert pod.spec["terminationGracePeriodSeconds"] >= 60
-    # Rank 0, the only writer of the model, runs on the Master: its models are on a claim.
-    master = pods["Master"].spec["containers"][0]
-    _mounted_claim(
-        build, pods["Master"], master, argument_value(master["args"], "--model-directory")
-    )
+        # Only node rank 0 (the Master, where global rank 0 writes the model) publishes.
+        commands = script_commands(container)
+        publish = commands.index("dvc commit --force train")
+        assert '[ "$PET_NODE_RANK" = 0 ] || exit 0' in commands[:publish]
+
+
+def test_training_data_is_the_commits_and_the_model_goes_back_to_the_remote(
+    build: Build, rendered_variant: Callable[[str], Path]
+) -> None:
+    """file/sql: `dvc pull` of what the image's dvc.lock records for `prepare`; synthetic:
+    `sample` and `prepare` in the pod, checked against dvc.lock. Then the run-cache is pushed."""
+    answers = read_answers(rendered_variant(build.variant))
+    package = answers["package_name"]
+    synthetic = answers["data_source"] == "synthetic"
+    for pod in _training_pods(build):
+        data = script_commands(pod.container("data"))
+        assert data[:3] == ["set -eu", "cp -R /app/. .", "dvc config --local core.no_scm true"]
+        if synthetic:
+            assert data[3:] == [
+                f"python -m {package} sample",
+                f"python -m {package} prepare --raw data/raw/dataset.parquet",
+                "dvc commit --force sample prepare",
+                "cmp -s dvc.lock /app/dvc.lock || { diff /app/dvc.lock dvc.lock; exit 1; }",
+            ], pod.owner
+        else:
+            assert data[3:] == ["dvc pull prepare"], pod.owner
+        (trainer,) = pod.spec["containers"]
+        commands = script_commands(trainer)
+        publish = commands[commands.index("set -e") + 1 :]
+        pushed = f"{'sample prepare ' if synthetic else ''}train published/train_loss.csv.dvc"
+        assert publish[0] == "dvc commit --force train", pod.owner
+        assert f"dvc push --run-cache {pushed}" in publish, pod.owner
+        assert any(command.startswith("md5sum models/") for command in publish), "hashes logged"
+
+
+def test_the_workspace_is_writable_and_the_root_filesystem_read_only(build: Build) -> None:
+    for pod in _training_pods(build):
+        for container in pod.containers:
+            assert container["securityContext"]["readOnlyRootFilesystem"] is True, pod.owner
+            workspace = _mounted(pod, container, container["workingDir"])
+            assert "emptyDir" in workspace and not workspace["readOnly"], pod.owner
+
+
+def test_training_pods_reach_the_remote_as_its_kind_needs(
+    build: Build, rendered_variant: Callable[[str], Path]
+) -> None:
+    """A volume claim at the directory remote's path, or the `dvc-remote-credentials` Secret:
+    a file the SDK is pointed at (s3, gcs), or the environment (azure). Never a value."""
+    answers = read_answers(rendered_variant(build.variant))
+    kind = answers["dvc_remote"]
+    files = {"s3": "AWS_SHARED_CREDENTIALS_FILE", "gcs": "GOOGLE_APPLICATION_CREDENTIALS"}
+    for pod in _training_pods(build):
+        for container in pod.containers:
+            where = f"{pod.owner} {container['name']}"
+            variables = {item["name"]: item for item in container.get("env", [])}
+            assert set(variables) <= {"JOB_NAME", *files.values()}, where
+            if kind == "local":
+                claim = _mounted_claim(build, pod, container, answers["dvc_remote_url"])
+                assert claim["metadata"]["name"].endswith("-dvc-remote"), where
+                assert claim["spec"]["accessModes"] == ["ReadWriteMany"], "every node, at once"
+            elif kind in files:
+                path = PurePosixPath(variables[files[kind]]["value"])
+                volume = _mounted(pod, container, str(path.parent))
+                assert volume["readOnly"], where
+                assert volume["secret"]["secretName"] == "dvc-remote-credentials", where
+                assert volume["secret"]["optional"] is False, where
+            else:
+                assert container["envFrom"] == [
+                    {"secretRef": {"name": "dvc-remote-credentials", "optional": False}}
+                ], where
+            if kind != "azure":
+                assert "envFrom" not in container, where
+
+
+def test_the_readme_names_the_secret_of_the_remote_kind(
+    rendered_variant: Callable[[str], Path],
+) -> None:
+    keys = {
+        "local": "dvc-remote",
+        "s3": "--from-file=credentials=",
+        "gcs": "--from-file=credentials.json=",
+        "azure": "--from-literal=AZURE_STORAGE_CONNECTION_STRING=",
+    }
+    for variant in KUBERNETES_VARIANTS:
+        project = rendered_variant(variant)
+        readme = (project / "deploy" / "k8s" / "README.md").read_text(encoding="utf-8")
+        assert keys[read_answers(project)["dvc_remote"]] in readme, variant
+        assert "dvc repro --pull train" in readme, variant
+
+
+def test_training_egress_stays_open_for_the_remote(build: Build) -> None:
+    """Pulls and pushes reach the remote (HTTPS, DNS, token endpoints): no egress rules."""
+    (policy,) = [
+        p for p in build.of_kind("NetworkPolicy") if p["metadata"]["name"].endswith("-training")
+    ]
+    assert policy["spec"]["policyTypes"] == ["Ingress"]
 
 
 # --- The prometheus-rule command of a generated project ----------------------------------------
@@ -692,47 +839,189 @@ def _run_container(
     assert completed.returncode == 0, f"{command}\n{completed.stdout}\n{completed.stderr}"
 
 
+@dataclass(frozen=True)
+class Cluster:
+    """A commit of the generated project that the cluster trains, as a training image holds it."""
+
+    project: Path  # the generated project: its environment stands in for the image's venv
+    commit: Path  # a clone at the image's commit: small params, data pushed, no model yet
+    remote: Path
+    root: Path
+
+    def dvc(self, cwd: Path, *arguments: str, path: str | None = None) -> str:
+        environment = {"PATH": path} if path else {}
+        command: list[str | Path] = [self.project / ".venv" / "bin" / "dvc", *arguments]
+        completed = run_command(command, cwd, environment=environment, timeout=600)
+        output = completed.stdout + completed.stderr
+        assert completed.returncode == 0, f"dvc {' '.join(arguments)}\n{output}"
+        return output
+
+    def image(self, name: str, remote: Path) -> tuple[Path, dict[str, str]]:
+        """The training target's /app (its remote at REMOTE) and its pods' environment."""
+        app = self.root / name / "app"
+        stages = read_dockerfile(self.commit / "Dockerfile")
+        training_image_files(self.commit, stages, app)
+        # The remote's volume claim, mounted here at another path: this machine's setting.
+        (app / ".dvc" / "config.local").write_text(
+            f"['remote \"storage\"']\n    url = {remote}\n", encoding="utf-8"
+        )
+        (training,) = [stage for stage in stages if stage.name == "training"]
+        tmp = self.root / name / "tmp"
+        tmp.mkdir(parents=True)
+        venv = self.project / ".venv" / "bin"
+        return app, pod_environment(training.environment(), venv, app, tmp)
+
+    def pod(self, name: str, pod: PodTemplate, remote: Path, env: dict[str, str]) -> Path:
+        """Run POD's containers, in order, in a fresh workspace; return the workspace."""
+        app, environment = self.image(name, remote)
+        workspace = self.root / name / "workspace"
+        (workspace / CHECKPOINTS).mkdir(parents=True)  # the claim's mount point
+        for container in pod.containers:
+            completed = run_pod_script(container, workspace, app, environment, env)
+            output = completed.stdout + completed.stderr
+            (self.root / name / f"{container['name']}.log").write_text(output, encoding="utf-8")
+            assert completed.returncode == 0, f"{container['name']}:\n{output}"
+        return workspace
+
+
 @pytest.fixture(scope="module")
-def job_run(
-    generated_project: Callable[[str], Path],
-    built: Callable[[str, str], Build],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> dict[str, Path]:
-    """The training Job's containers, in order (data steps, then train), as the manifest words
-    them, with the generated project's environment; returns where its mounts were."""
+def cluster(
+    generated_project: Callable[[str], Path], tmp_path_factory: pytest.TempPathFactory
+) -> Cluster:
+    """The default project (synthetic data, a directory remote), committed with small params
+    after `dvc repro prepare` and `dvc push`: the data is on the remote, no model anywhere."""
     project = generated_project("defaults")
-    root = tmp_path_factory.mktemp("job")
-    paths = {
-        "/app/params.yaml": _small_params(project, root / "params.yaml"),
-        "/data": root / "data",
-        "/checkpoints": root / "checkpoints",
-        "/models": root / "models",
-        "/tmp": root / "tmp",
-    }
+    root = tmp_path_factory.mktemp("cluster")
+    commit, remote = root / "commit", root / "remote"
+    git("clone", "--quiet", str(project), str(commit), cwd=root)
+    found = Cluster(project, commit, remote, root)
+    found.dvc(commit, "remote", "modify", "--local", "storage", "url", str(remote))
+    _small_params(project, commit / "params.yaml")
+    path = f"{project / '.venv' / 'bin'}:/usr/bin:/bin"
+    found.dvc(commit, "repro", "prepare", path=path)
+    found.dvc(commit, "push")
+    git("add", "--all", cwd=commit)
+    git("commit", "--quiet", "-m", "Small params; the data of this commit", cwd=commit)
+    return found
+
+
+@pytest.fixture(scope="module")
+def job_run(cluster: Cluster, built: Callable[[str, str], Build]) -> Path:
+    """The training Job's containers (`data`, then `train`), their scripts as the manifest
+    words them, on the image's files of the commit; returns the pod's workspace."""
     (pod,) = [pod for pod in built("defaults", "base").pod_templates() if pod.kind == "Job"]
-    for container in pod.containers:
-        _run_container(project, container, paths, {})
-    return paths
+    return cluster.pod("job", pod, cluster.remote, {})
+
+
+def _logged_hashes(log: str) -> dict[str, str]:
+    """The `md5sum` lines a training pod logs: path -> md5."""
+    return {path: md5 for md5, path in re.findall(r"^([0-9a-f]{32})  (\S+)$", log, re.M)}
 
 
 @pytest.mark.slow
-def test_the_training_jobs_commands_prepare_data_and_train(job_run: dict[str, Path]) -> None:
-    models = job_run["/models"]
-    for name in ("model.safetensors", "model.json", "drift_reference.parquet"):
-        assert (models / name).is_file(), name
-    assert list(job_run["/checkpoints"].rglob("step-*.safetensors")), "no checkpoint written"
-
-
-@pytest.mark.slow
-def test_the_pytorchjob_command_trains_with_two_processes(
-    generated_project: Callable[[str], Path],
-    built: Callable[[str, str], Build],
-    job_run: dict[str, Path],
-    tmp_path: Path,
+def test_the_training_job_trains_on_the_commits_data_and_pushes_the_run(
+    cluster: Cluster, job_run: Path
 ) -> None:
-    """The Master's torchrun line, with the variables the training operator would set for one
-    pod of two processes (gloo on CPU), on the data the Job's steps prepared."""
-    project = generated_project("defaults")
+    for name in ("model.safetensors", "model.json", "drift_reference.parquet"):
+        assert (job_run / "models" / name).is_file(), name
+    assert list((job_run / CHECKPOINTS).rglob("step-*.safetensors")), "no checkpoint written"
+    for name in ("train.parquet", "validation.parquet", "test.parquet"):
+        made = (job_run / "data" / "processed" / name).read_bytes()
+        assert made == (cluster.commit / "data" / "processed" / name).read_bytes(), name
+    hashes = _logged_hashes((cluster.root / "job" / "train.log").read_text(encoding="utf-8"))
+    assert set(hashes) == {
+        f"models/{n}" for n in ("model.safetensors", "model.json", "drift_reference.parquet")
+    }
+    for path, md5 in hashes.items():
+        stored = cluster.remote / "files" / "md5" / md5[:2] / md5[2:]
+        assert stored.read_bytes() == (job_run / path).read_bytes(), path
+    assert list((cluster.remote / "runs").rglob("*")), "no run-cache entry pushed"
+
+
+@pytest.mark.slow
+def test_a_fresh_clone_restores_the_clusters_model_without_training(
+    cluster: Cluster, job_run: Path, tmp_path: Path
+) -> None:
+    """The round trip back to git: `dvc repro --pull train` in a clone of the image's commit
+    gets the cluster's run and model from the remote; with no `train` command on PATH, it
+    could not have trained. dvc.lock then records the hashes the pod logged."""
+    clone = tmp_path / "clone"
+    git("clone", "--quiet", str(cluster.commit), str(clone), cwd=tmp_path)
+    cluster.dvc(clone, "remote", "modify", "--local", "storage", "url", str(cluster.remote))
+    output = cluster.dvc(clone, "repro", "--pull", "train", path="/usr/bin:/bin")
+    assert "Stage 'train' is cached - skipping run, checking out outputs" in output, output
+    hashes = _logged_hashes((cluster.root / "job" / "train.log").read_text(encoding="utf-8"))
+    for path in hashes:
+        assert (clone / path).read_bytes() == (job_run / path).read_bytes(), path
+    lock = yaml.safe_load((clone / "dvc.lock").read_text(encoding="utf-8"))
+    outs = {out["path"]: out["md5"] for out in lock["stages"]["train"]["outs"]}
+    assert {path: outs[path] for path in hashes} == hashes
+    loss = "reports/plots/train_loss.csv"
+    assert (clone / loss).read_bytes() == (job_run / loss).read_bytes()
+    assert "dvc.lock" in git("status", "--porcelain", cwd=clone), "a change to commit"
+
+
+@pytest.mark.slow
+def test_the_file_and_sql_data_step_pulls_exactly_the_locked_data(
+    cluster: Cluster, built: Callable[[str, str], Build], tmp_path: Path
+) -> None:
+    """The `data` container of a file/sql project, run on the commit: DVC pulls the outputs of
+    `prepare` that dvc.lock records, and nothing runs `sample`."""
+    for variant in ("file-s3", "sql-gcs-training-only"):
+        (pod,) = [pod for pod in built(variant, "base").pod_templates() if pod.kind == "Job"]
+        app, environment = cluster.image(f"data-{variant}", cluster.remote)
+        workspace = tmp_path / variant
+        workspace.mkdir()
+        completed = run_pod_script(pod.container("data"), workspace, app, environment)
+        assert completed.returncode == 0, completed.stdout + completed.stderr
+        for name in ("train.parquet", "validation.parquet", "test.parquet"):
+            pulled = (workspace / "data" / "processed" / name).read_bytes()
+            assert pulled == (cluster.commit / "data" / "processed" / name).read_bytes()
+        assert not (workspace / "data" / "raw").exists(), "only prepare's outputs are pulled"
+
+
+@pytest.mark.slow
+def test_the_training_script_passes_sigterm_on_and_exits_75(
+    cluster: Cluster, built: Callable[[str, str], Build], job_run: Path, tmp_path: Path
+) -> None:
+    """SIGTERM to the container's shell (PID 1 in the pod) reaches the trainer, which writes a
+    checkpoint and exits 75; the shell exits 75 too, and pushes nothing."""
+    (pod,) = [pod for pod in built("defaults", "base").pod_templates() if pod.kind == "Job"]
+    workspace = tmp_path / "workspace"
+    shutil.copytree(job_run, workspace, ignore=shutil.ignore_patterns("models", CHECKPOINTS))
+    (workspace / CHECKPOINTS).mkdir()
+    params = yaml.safe_load((workspace / "params.yaml").read_text(encoding="utf-8"))
+    params["train"].update(min_steps=1_000_000, checkpoint_every_steps=2)  # never done in time
+    (workspace / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
+    app, environment = cluster.image("sigterm", tmp_path / "no-remote")
+    script = pod.container("train")["args"][0].replace("/app/", f"{app}/")
+    log = tmp_path / "train.log"
+    with log.open("wb") as output:
+        shell = subprocess.Popen(
+            ["/bin/sh", "-c", script], cwd=workspace, env=environment, stdout=output, stderr=output
+        )
+        try:
+            deadline = time.monotonic() + 120
+            while not list((workspace / CHECKPOINTS).rglob("step-*.safetensors")):
+                assert shell.poll() is None, log.read_text(encoding="utf-8")
+                assert time.monotonic() < deadline, log.read_text(encoding="utf-8")
+                time.sleep(0.2)
+            shell.send_signal(signal.SIGTERM)
+            status = shell.wait(timeout=pod.spec["terminationGracePeriodSeconds"])
+        finally:
+            if shell.poll() is None:
+                shell.kill()
+                shell.wait()
+    assert status == 75, log.read_text(encoding="utf-8")
+    assert "Pushed" not in log.read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_the_pytorchjob_command_trains_with_two_processes_and_rank_0_pushes(
+    cluster: Cluster, built: Callable[[str, str], Build], tmp_path: Path
+) -> None:
+    """The Master's containers, with the variables the training operator would set for one
+    pod of two processes (gloo on CPU); its own remote, so that the Job's run stays alone."""
     (master,) = [p for p in built("defaults", "base").pod_templates() if p.owner.endswith("Master")]
     env = {
         "PET_NNODES": "1",
@@ -742,36 +1031,36 @@ def test_the_pytorchjob_command_trains_with_two_processes(
         "MASTER_PORT": str(free_port()),
         "JOB_NAME": "train-multinode-under-test",
     }
-    paths = {
-        **job_run,
-        "/checkpoints": tmp_path / "checkpoints",
-        "/models": tmp_path / "models",
-        "/tmp": tmp_path / "tmp",
-    }
-    _run_container(project, master.container("pytorch"), paths, env)
-    metadata = json.loads((tmp_path / "models" / "model.json").read_text(encoding="utf-8"))
+    remote = tmp_path / "remote"
+    workspace = cluster.pod("pytorchjob", master, remote, env)
+    metadata = json.loads((workspace / "models" / "model.json").read_text(encoding="utf-8"))
     assert metadata["training"]["world_size"] == 2
     assert metadata["run_id"] == env["JOB_NAME"]
+    hashes = _logged_hashes((cluster.root / "pytorchjob" / "pytorch.log").read_text("utf-8"))
+    assert hashes and all(
+        (remote / "files" / "md5" / m[:2] / m[2:]).is_file() for m in hashes.values()
+    )
 
 
 @pytest.mark.slow
 def test_the_service_drains_and_exits_within_the_grace_period(
     generated_project: Callable[[str], Path],
     built: Callable[[str, str], Build],
-    job_run: dict[str, Path],
+    job_run: Path,
     tmp_path: Path,
 ) -> None:
     """The Deployment's command serves the model the Job trained; on SIGTERM readiness turns
     503 at once while requests are still served, and the process exits in time."""
     project = generated_project("defaults")
     package = _package(project)
-    models = job_run["/models"]
+    models = tmp_path / "models"
+    shutil.copytree(job_run / "models", models)
     golden = {
         "command": ["python", "-m", package],
         "args": [
             "golden",
-            f"--params={job_run['/app/params.yaml']}",
-            f"--data-directory={job_run['/data'] / 'processed'}",
+            f"--params={job_run / 'params.yaml'}",
+            f"--data-directory={job_run / 'data' / 'processed'}",
             f"--model-directory={models}",
             f"--output={models / 'golden.json'}",
         ],

@@ -22,6 +22,7 @@ from tests.helpers import (
     REPO_ROOT,
     child_environment,
     git,
+    group_requirements,
     normalized_distribution,
     read_answers,
 )
@@ -149,7 +150,7 @@ def test_reserved_names_cover_every_module_and_distribution_in_the_environment(
 
 def test_earliest_lock_date_is_the_day_after_the_newest_pinned_file(project: Path) -> None:
     pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
-    requirements = [*pyproject["project"]["dependencies"], *pyproject["dependency-groups"]["dev"]]
+    requirements = [*pyproject["project"]["dependencies"], *group_requirements(pyproject, "dev")]
     pins = dict(
         (normalized_distribution(name), version)
         for name, version in (re.split(r"(?:\[[^\]]*\])?==", pin) for pin in requirements)

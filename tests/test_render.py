@@ -16,7 +16,7 @@ import pytest
 import yaml
 from copier import run_copy
 
-from tests.helpers import read_answers, tree_files
+from tests.helpers import group_requirements, read_answers, tree_files
 
 PACKAGE = "lead_conversion"
 BASE_FILES = {
@@ -326,7 +326,7 @@ def test_every_dependency_is_pinned_exactly(rendered: tuple[dict[str, Any], Path
     pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
     requirements = [
         *pyproject["project"]["dependencies"],
-        *pyproject["dependency-groups"]["dev"],
+        *group_requirements(pyproject, "dev"),
         *pyproject["build-system"]["requires"],
     ]
     for requirement in requirements:
@@ -401,7 +401,7 @@ def test_the_dvc_remote_follows_the_answers(rendered: tuple[dict[str, Any], Path
     pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
     plugins = {
         re.split(r"==", requirement)[0]
-        for requirement in pyproject["dependency-groups"]["dev"]
+        for requirement in group_requirements(pyproject, "dev")
         if requirement.startswith("dvc-")
     }
     expected = _DVC_PLUGINS.get(recorded["dvc_remote"])
