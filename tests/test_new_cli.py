@@ -210,6 +210,7 @@ BAD_ANSWERS = [
     (["-d", "exclude_newer=2023-01-01"], "exclude_newer", "or later: an earlier lock date"),
     (["-d", "with_serving=flase"], "with_serving", "--data with_serving=true"),
     (["-d", "dvc_remote=s3", "-d", "dvc_remote_url=/data"], "dvc_remote_url", "s3://"),
+    (["-d", "dvc_remote_url=../storage"], "dvc_remote_url", "must be absolute"),
     (["-d", "data_source=csv"], "data_source", "'csv' is not in"),
     # The file source's demo snapshot is written with the locked environment --no-lock skips.
     (["-d", "data_source=file"], "data_source=file", "--no-lock does not create"),
