@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.generation import dvc, fresh_clone, generate_variant
+from tests.generation import (
+    Reproduced,
+    dvc,
+    fresh_clone,
+    generate_variant,
+    push_from_the_generated_project,
+)
 from tests.helpers import REPO_ROOT, TEMPLATE_TAG, git
 from tests.rendering import DEPLOY_VARIANTS, render_variant
 
@@ -112,3 +118,22 @@ def reproduced_project(
         generated_project("defaults"), tmp_path_factory.mktemp("first") / "clone", dvc_remote
     )
     return clone, dvc(clone, "repro")
+
+
+@pytest.fixture(scope="session")
+def reproduced_source(
+    generated_project: Callable[[str], Path], tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[str], Reproduced]:
+    """A variant's clean clone after `dvc pull` and `dvc repro` (once per session), its remote
+    holding what the generated project pushed. Tests may commit and push from it."""
+
+    def reproduce(variant: str) -> Reproduced:
+        root = tmp_path_factory.mktemp(f"source-{variant}")
+        remote = root / "remote"
+        generated = generated_project(variant)
+        push_from_the_generated_project(generated, remote)
+        clone = fresh_clone(generated, root / "first", remote)
+        dvc(clone, "pull", "--allow-missing")
+        return Reproduced(clone, dvc(clone, "repro"), remote)
+
+    return functools.cache(reproduce)

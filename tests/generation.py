@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -49,14 +50,13 @@ VARIANTS: dict[str, list[str]] = {
         "dvc_remote_url=s3://models/churn",
         "data_source=sql",
     ],
-    # A DVC-tracked file as the data; lean otherwise (no service, no manifests) to keep CI short.
-    "file": [
-        "project_name=churn-from-file",
-        "data_source=file",
-        "with_serving=false",
-        "with_k8s=false",
-    ],
+    # The defaults with a DVC-tracked file as the data: its code, tests and lock are the
+    # defaults' byte for byte (tests/test_generated_project.py checks), so the defaults' checks
+    # hold for it and only what the data source changes is exercised again.
+    "file": ["data_source=file"],
 }
+# The variants whose own checks (pre-commit, their tests, ...) run in full.
+FULLY_CHECKED = ("defaults", "minimal")
 
 
 def run_in(project: Path, *command: str) -> subprocess.CompletedProcess[str]:
@@ -96,3 +96,23 @@ def fresh_clone(
         dvc(destination, "remote", "modify", "--local", "storage", key, value)
     run_in(destination, "uv", "sync", "--locked")
     return destination
+
+
+@dataclass(frozen=True)
+class Reproduced:
+    """A clean clone of a generated variant after `dvc pull` and one `dvc repro`."""
+
+    project: Path
+    output: str  # what that `dvc repro` printed
+    remote: Path  # a local DVC remote holding what the generated project pushed
+
+
+def push_from_the_generated_project(project: Path, remote: Path) -> None:
+    """What the generating developer does once: `dvc push` (the `file` source's snapshot is in
+    that machine's DVC cache only), here to REMOTE for this machine only."""
+    local_config = project / ".dvc" / "config.local"
+    try:
+        dvc(project, "remote", "modify", "--local", "storage", "url", str(remote))
+        dvc(project, "push")
+    finally:
+        local_config.unlink(missing_ok=True)

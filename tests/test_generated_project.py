@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from hermetic.audit.engine import ALL_RULES, run_audit
-from tests.generation import VARIANTS, run_in
+from tests.generation import FULLY_CHECKED, VARIANTS, run_in
 from tests.helpers import (
     REPO_ROOT,
     child_environment,
@@ -30,10 +30,52 @@ from tests.helpers import (
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="session", params=sorted(VARIANTS))
+# What the data source changes in a project; every other file is the same in every source.
+DATA_SOURCE_FILES = {
+    ".copier-answers.yml",
+    ".github/workflows/ci.yml",
+    "README.md",
+    "data/raw/.gitignore",
+    "data/raw/dataset.parquet.dvc",
+    "dvc.yaml",
+    "params.yaml",
+}
+DATA_SOURCE_DIRECTORIES = ("deploy/",)  # rendered and validated per source by the k8s tests
+
+
+@pytest.fixture(scope="session", params=FULLY_CHECKED)
 def project(request: pytest.FixtureRequest, generated_project: Callable[[str], Path]) -> Path:
-    """One generated, locked and synced project per answer variant, shared by the session."""
+    """One generated, locked and synced project per fully checked answer variant, shared by
+    the session."""
     return generated_project(request.param)
+
+
+def test_the_file_source_project_is_the_defaults_but_for_its_data(
+    generated_project: Callable[[str], Path],
+) -> None:
+    """Its code, tests, benchmarks, lock and hooks are the defaults' byte for byte, so the
+    defaults' checks (pre-commit, the project's own tests) hold for it unchanged."""
+    defaults, file_source = generated_project("defaults"), generated_project("file")
+    assert set(VARIANTS) == {*FULLY_CHECKED, "file"}
+    assert git("status", "--porcelain", "--untracked-files=all", cwd=file_source) == ""
+    tracked = {name: set(git("ls-files", cwd=root).split()) for name, root in
+               (("defaults", defaults), ("file", file_source))}  # fmt: skip
+    assert tracked["file"] - tracked["defaults"] == {"data/raw/.gitignore",
+                                                     "data/raw/dataset.parquet.dvc"}  # fmt: skip
+    assert tracked["defaults"] <= tracked["file"]
+    compared = [
+        relative
+        for relative in sorted(tracked["defaults"])
+        if relative not in DATA_SOURCE_FILES and not relative.startswith(DATA_SOURCE_DIRECTORIES)
+    ]
+    differing = [
+        relative
+        for relative in compared
+        if (defaults / relative).read_bytes() != (file_source / relative).read_bytes()
+    ]
+    assert differing == []
+    assert any(relative.startswith("src/") for relative in compared)
+    assert "uv.lock" in compared and "pyproject.toml" in compared
 
 
 def test_the_tree_is_committed_and_clean(project: Path) -> None:

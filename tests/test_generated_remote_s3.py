@@ -16,7 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.generation import REPRODUCIBLE_OUTPUTS, UP_TO_DATE, dvc, fresh_clone, sha256_of
+from tests.generation import (
+    REPRODUCIBLE_OUTPUTS,
+    UP_TO_DATE,
+    Reproduced,
+    dvc,
+    fresh_clone,
+    sha256_of,
+)
 from tests.helpers import free_port, git, run_command
 from tests.service_process import http_text_call, server_process
 
@@ -52,11 +59,12 @@ def _stored_keys(endpoint: str) -> list[str]:
 
 
 def test_a_new_clone_pulls_data_weights_and_metrics_from_an_s3_store_byte_for_byte(
-    generated_project: Callable[[str], Path], s3_endpoint: str, tmp_path: Path
+    reproduced_source: Callable[[str], Reproduced], s3_endpoint: str, tmp_path: Path
 ) -> None:
-    minimal = generated_project("minimal")
-    first = fresh_clone(minimal, tmp_path / "first", REMOTE_URL, endpointurl=s3_endpoint)
-    dvc(first, "repro")
+    # The sql source's clean clone, reproduced: its remote becomes the store.
+    first = reproduced_source("minimal").project
+    for key, value in {"url": REMOTE_URL, "endpointurl": s3_endpoint}.items():
+        dvc(first, "remote", "modify", "--local", "storage", key, value)
     git("add", "dvc.lock", "reports", cwd=first)
     git("commit", "--quiet", "-m", "Reproduce the pipeline", cwd=first)
     dvc(first, "push")
