@@ -1,9 +1,12 @@
 """Helpers for the Kubernetes manifest tests: the validators, a kustomize build, and the pod
-templates of every workload, built-in or Kubeflow's."""
+templates of every workload, built-in or custom (a Kubeflow TrainJob's, as its runtime makes
+them)."""
 
 from __future__ import annotations
 
+import copy
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -22,7 +25,12 @@ KUBERNETES_VERSION = "1.37.0"
 INSTALL_SYSTEM_TOOLS = "bash scripts/install-system-tools.sh"
 CHECKOV = REPO_ROOT / "tests" / "checkov" / ".venv" / "bin" / "checkov"
 # Kinds kubernetes-validate has no schema for: they get structural checks of their own.
-CUSTOM_KINDS = frozenset({"PyTorchJob", "ServiceMonitor", "PrometheusRule"})
+CUSTOM_KINDS = frozenset(
+    {"TrainJob", "Rollout", "AnalysisTemplate", "ServiceMonitor", "PrometheusRule"}
+)
+# The one replicated job, and its container, of the `torch-distributed` runtime
+# (../shared/crds/trainer-runtime-torch-distributed.yaml).
+TRAINJOB_NODE = "node"
 
 
 def environment_tool(name: str) -> Path:
@@ -45,7 +53,9 @@ def checkov() -> Path:
 
 @dataclass(frozen=True)
 class PodTemplate:
-    """One pod template of a workload: a Deployment's, a Job's, or a PyTorchJob replica's."""
+    """One pod template of a workload: a Deployment's, a Job's, or the pods a TrainJob's runtime
+    starts (its container as the runtime's `node` container with the TrainJob's trainer and
+    runtimePatches applied)."""
 
     owner: str
     kind: str
@@ -88,18 +98,41 @@ class Build:
                 templates.append(
                     PodTemplate(owner, document["kind"], template["metadata"], template["spec"])
                 )
-            elif document["kind"] == "PyTorchJob":
-                for replica, spec in document["spec"]["pytorchReplicaSpecs"].items():
-                    template = spec["template"]
-                    templates.append(
-                        PodTemplate(
-                            f"{owner}/{replica}",
-                            "PyTorchJob",
-                            template["metadata"],
-                            template["spec"],
+            elif document["kind"] == "AnalysisTemplate":
+                for metric in document["spec"]["metrics"]:
+                    if "job" in metric["provider"]:
+                        template = metric["provider"]["job"]["spec"]["template"]
+                        templates.append(
+                            PodTemplate(
+                                f"{owner}/{metric['name']}",
+                                "AnalysisTemplate",
+                                template["metadata"],
+                                template["spec"],
+                            )
                         )
-                    )
+            elif document["kind"] == "TrainJob":
+                templates.append(trainjob_pod(owner, document["spec"]))
         return templates
+
+
+def trainjob_pod(owner: str, spec: dict[str, Any]) -> PodTemplate:
+    """The pod template a TrainJob's runtime starts: its only runtime patch's pod template, the
+    `node` container completed by the trainer (image, command, env, resources per node)."""
+    (patch,) = spec["runtimePatches"]
+    (replicated,) = patch["trainingRuntimeSpec"]["template"]["spec"]["replicatedJobs"]
+    assert replicated["name"] == TRAINJOB_NODE, replicated["name"]
+    template = copy.deepcopy(replicated["template"]["spec"]["template"])
+    (container,) = template["spec"]["containers"]
+    assert container["name"] == TRAINJOB_NODE, container["name"]
+    trainer = spec["trainer"]
+    container.update(
+        image=trainer["image"],
+        command=trainer["command"],
+        args=trainer["args"],
+        env=trainer.get("env", []),
+        resources=trainer["resourcesPerNode"],
+    )
+    return PodTemplate(owner, "TrainJob", template.get("metadata", {}), template["spec"])
 
 
 def kustomize(directory: Path, output: Path, variant: str, overlay: str) -> Build:
@@ -211,9 +244,15 @@ def run_pod_script(
     environment: dict[str, str],
     extra: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """A container's script, as its pod runs it: in WORKSPACE (its workingDir), /app at APP."""
-    assert container["workingDir"] == "/workspace"
+    """A container's script, as its pod runs it: in WORKSPACE (its workingDir, or the directory
+    the script moves to first), /app at APP."""
     script = pod_script(container).replace("/app/", f"{app}/")
+    if "workingDir" in container:
+        assert container["workingDir"] == "/workspace"
+    else:
+        first, _, rest = script.partition("\n")
+        assert first == "cd /workspace", f"{container['name']} starts in the read-only /app"
+        script = f"cd {shlex.quote(str(workspace))}\n{rest}"
     return subprocess.run(
         ["/bin/sh", "-c", script],
         cwd=workspace,

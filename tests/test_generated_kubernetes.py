@@ -1,7 +1,9 @@
 """The generated deploy/k8s/: every overlay builds with kustomize, its built-in kinds pass
 `kubernetes-validate --strict`, checkov finds nothing, and the settings that keep the service
-and training safe are where they must be. The custom resources (ServiceMonitor, PrometheusRule,
-PyTorchJob) have no schema there: they get structural checks of their own here.
+and training safe are where they must be. The custom resources (TrainJob, Rollout,
+AnalysisTemplate, ServiceMonitor, PrometheusRule) have no schema there: they validate strictly
+against their engines' CRDs (test_generated_custom_resources.py) and get the checks of what
+they mean here and in test_generated_canary.py.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from tests.helpers import (
 from tests.kubernetes_support import (
     CUSTOM_KINDS,
     KUBERNETES_VERSION,
+    TRAINJOB_NODE,
     Build,
     PodTemplate,
     argument_value,
@@ -63,7 +66,12 @@ PLACEHOLDER_DIGEST = "sha256:" + "0" * 64
 SERVING_KINDS = Counter(
     {
         ("Deployment", "serving"): 1,
+        ("Rollout", "serving"): 1,
+        ("AnalysisTemplate", "serving-canary-metrics"): 1,
+        ("AnalysisTemplate", "serving-golden-set"): 1,
         ("Service", "serving"): 1,
+        ("Service", "serving-stable"): 1,
+        ("Service", "serving-canary"): 1,
         ("HorizontalPodAutoscaler", "serving"): 1,
         ("PodDisruptionBudget", "serving"): 1,
         ("NetworkPolicy", "serving"): 1,
@@ -74,10 +82,11 @@ SERVING_KINDS = Counter(
 TRAINING_KINDS = Counter(
     {
         ("NetworkPolicy", "training"): 1,
+        ("ServiceAccount", "training"): 1,
         ("PersistentVolumeClaim", "train-checkpoints"): 1,
         ("PersistentVolumeClaim", "train-multinode-checkpoints"): 1,
         ("Job", "train"): 1,
-        ("PyTorchJob", "train-multinode"): 1,
+        ("TrainJob", "train-multinode"): 1,
     }
 )
 DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -184,8 +193,8 @@ def _assert_dns_names(build: Build) -> None:
     assert namespace is not None and DNS_LABEL.match(namespace), namespace
     for document in build.documents:
         name = document["metadata"]["name"]
-        # The operator names a PyTorchJob's pods and services <job>-worker-<index>.
-        longest = f"{name}-worker-0" if document["kind"] == "PyTorchJob" else name
+        # A TrainJob's JobSet names its pods' hostnames <job>-node-<job index>-<pod index>.
+        longest = f"{name}-node-0-0" if document["kind"] == "TrainJob" else name
         assert DNS_LABEL.match(longest), longest
 
 
@@ -338,11 +347,13 @@ def test_every_checkov_skip_annotation_carries_a_reason(
 def test_every_image_is_the_project_image_by_digest(
     build: Build, rendered_variant: Callable[[str], Path]
 ) -> None:
-    """The service runs the default target, every training container the `training` target."""
+    """The service and its golden-set analysis run the default target, every training container
+    the `training` target."""
     project = rendered_variant(build.variant)
     image = f"registry.example.com/{read_answers(project)['project_name'].lower()}"
     for pod in build.pod_templates():
-        expected = image if pod.kind == "Deployment" else f"{image}-training"
+        serving = pod.kind in {"Deployment", "AnalysisTemplate"}
+        expected = image if serving else f"{image}-training"
         for container in pod.containers:
             assert container["image"] == f"{expected}@{PLACEHOLDER_DIGEST}", pod.owner
 
@@ -355,6 +366,8 @@ def test_image_sources_and_the_release_step_agree(rendered_variant: Callable[[st
         image = f"registry.example.com/{answers['project_name'].lower()}"
         images = [f"{image}-training", *([image] if answers["with_serving"] else [])]
         for path in k8s.rglob("*.yaml"):
+            if "crds" in path.relative_to(k8s).parts:  # schemas, not manifests
+                continue
             for line in path.read_text(encoding="utf-8").splitlines():
                 if re.match(r"\s*(-\s*)?image:", line):
                     named = line.split("image:", 1)[1].strip()
@@ -377,7 +390,16 @@ def test_every_pod_runs_locked_down(build: Build) -> None:
     assert pods
     for pod in pods:
         spec = pod.spec
-        assert spec["automountServiceAccountToken"] is False, pod.owner
+        if pod.kind == "TrainJob":  # it cannot say so in the pod: its service account does
+            (account,) = [
+                a
+                for a in build.of_kind("ServiceAccount")
+                if a["metadata"]["name"] == spec["serviceAccountName"]
+            ]
+            assert account["automountServiceAccountToken"] is False, pod.owner
+            assert "automountServiceAccountToken" not in spec, pod.owner
+        else:
+            assert spec["automountServiceAccountToken"] is False, pod.owner
         pod_security = spec["securityContext"]
         assert pod_security["runAsNonRoot"] is True, pod.owner
         assert pod_security["runAsUser"] == 10001, pod.owner
@@ -410,8 +432,10 @@ def _main_containers(build: Build) -> dict[str, dict[str, Any]]:
 
 
 def test_gpus_only_in_the_gpu_overlay(build: Build) -> None:
-    gpu = build.overlay == "overlays/gpu"
+    """The service and the training pods; the golden-set analysis only sends requests."""
+    on_gpu = build.overlay == "overlays/gpu"
     for pod in build.pod_templates():
+        gpu = on_gpu and pod.kind != "AnalysisTemplate"
         main = pod.spec["containers"][0]
         for kind in ("requests", "limits"):
             assert (main["resources"][kind].get("nvidia.com/gpu") == 1) is gpu, pod.owner
@@ -422,7 +446,7 @@ def test_gpus_only_in_the_gpu_overlay(build: Build) -> None:
         assert any(t["key"] == "nvidia.com/gpu" for t in tolerations) is gpu, pod.owner
     if build.variant == "defaults":
         arguments = build.one("Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
-        assert argument_value(arguments, "--device") == ("cuda" if gpu else "cpu")
+        assert argument_value(arguments, "--device") == ("cuda" if on_gpu else "cpu")
 
 
 # --- The service -------------------------------------------------------------------------------
@@ -431,6 +455,15 @@ def test_gpus_only_in_the_gpu_overlay(build: Build) -> None:
 def _serving_pod(build: Build) -> PodTemplate:
     (pod,) = [pod for pod in build.pod_templates() if pod.kind == "Deployment"]
     return pod
+
+
+def _service(build: Build, short_name: str) -> dict[str, Any]:
+    """The Service named SHORT_NAME, after the project's prefix."""
+    prefix = build.one("Job")["metadata"]["name"].removesuffix("train")
+    (service,) = [
+        s for s in build.of_kind("Service") if s["metadata"]["name"] == prefix + short_name
+    ]
+    return service
 
 
 def _routes(project: Path) -> set[str]:
@@ -500,7 +533,7 @@ def test_the_grace_period_covers_the_prestop_the_drain_and_the_graceful_shutdown
 
 def test_the_service_selects_the_pods_and_names_their_port(serving_build: Build) -> None:
     pod = _serving_pod(serving_build)
-    service = serving_build.one("Service")
+    service = _service(serving_build, "serving")
     deployment = serving_build.one("Deployment")
     assert selects(service["spec"]["selector"], pod.metadata["labels"])
     assert deployment["spec"]["selector"]["matchLabels"] == service["spec"]["selector"]
@@ -513,7 +546,7 @@ def test_the_service_selects_the_pods_and_names_their_port(serving_build: Build)
 
 def test_the_service_monitor_scrapes_the_service_as_the_rules_expect(serving_build: Build) -> None:
     monitor = serving_build.one("ServiceMonitor")
-    service = serving_build.one("Service")
+    service = _service(serving_build, "serving")
     assert selects(monitor["spec"]["selector"]["matchLabels"], service["metadata"]["labels"])
     assert "namespaceSelector" not in monitor["spec"]  # its own namespace, the service's
     (endpoint,) = monitor["spec"]["endpoints"]
@@ -527,15 +560,17 @@ def test_the_service_monitor_scrapes_the_service_as_the_rules_expect(serving_bui
     ]
 
 
-def test_the_autoscaler_targets_the_deployment(serving_build: Build) -> None:
+def test_the_autoscaler_targets_the_rollout(serving_build: Build) -> None:
     autoscaler = serving_build.one("HorizontalPodAutoscaler")
     deployment = serving_build.one("Deployment")
+    rollout = serving_build.one("Rollout")
     assert autoscaler["apiVersion"] == "autoscaling/v2"
     assert autoscaler["spec"]["scaleTargetRef"] == {
-        "apiVersion": deployment["apiVersion"],
-        "kind": "Deployment",
-        "name": deployment["metadata"]["name"],
+        "apiVersion": rollout["apiVersion"],
+        "kind": "Rollout",
+        "name": rollout["metadata"]["name"],
     }
+    assert "replicas" not in rollout["spec"], "the autoscaler owns the replica count"
     assert "replicas" not in deployment["spec"], "the autoscaler owns the replica count"
     minimum, maximum = autoscaler["spec"]["minReplicas"], autoscaler["spec"]["maxReplicas"]
     expected = {"base": (2, 6), "dev": (1, 1), "prod": (3, 12), "gpu": (3, 12)}
@@ -589,7 +624,7 @@ def _mounted_claim(
 
 
 def _training_pods(build: Build) -> list[PodTemplate]:
-    return [pod for pod in build.pod_templates() if pod.kind != "Deployment"]
+    return [pod for pod in build.pod_templates() if pod.kind in {"Job", "TrainJob"}]
 
 
 def _stage_command(project: Path, stage: str) -> str:
@@ -635,55 +670,69 @@ def test_the_training_job_checkpoints_to_a_claim_and_retries_preemption(
     assert [c["name"] for c in pod.spec["initContainers"]] == ["data"]
 
 
-def test_the_pytorchjob_runs_torchrun_on_a_master_and_workers(
+def test_the_trainjob_runs_torchrun_on_every_node_of_the_torch_runtime(
     build: Build, rendered_variant: Callable[[str], Path]
 ) -> None:
     project = rendered_variant(build.variant)
-    job = build.one("PyTorchJob")
-    assert job["apiVersion"] == "kubeflow.org/v1"
-    replicas = job["spec"]["pytorchReplicaSpecs"]
-    assert set(replicas) == {"Master", "Worker"}
-    assert replicas["Master"]["replicas"] == 1
-    assert replicas["Worker"]["replicas"] >= 1
-    assert int(job["spec"]["nprocPerNode"]) >= 1
-    assert job["spec"]["runPolicy"]["backoffLimit"] >= 1
-    (job_pod,) = [pod for pod in build.pod_templates() if pod.kind == "Job"]
-    pods = {
-        pod.owner.rsplit("/", 1)[1]: pod
-        for pod in build.pod_templates()
-        if pod.kind == "PyTorchJob"
+    job = build.one("TrainJob")
+    assert job["apiVersion"] == "trainer.kubeflow.org/v1alpha1"
+    spec = job["spec"]
+    assert spec["runtimeRef"] == {
+        "apiGroup": "trainer.kubeflow.org",
+        "kind": "ClusterTrainingRuntime",
+        "name": "torch-distributed",
     }
-    for replica, pod in pods.items():
-        assert replicas[replica]["restartPolicy"] == "OnFailure", replica
-        (container,) = pod.spec["containers"]
-        assert container["name"] == "pytorch"  # where the operator looks for the port
-        assert container["image"] == job_pod.container("train")["image"]
-        assert "pytorchjob-port" in {p["name"] for p in container["ports"]}
-        executable, *words = shlex.split(_trainer(container))
-        assert executable == "torchrun"
-        assert argument_value(words, "--nnodes") == "$PET_NNODES"
-        assert argument_value(words, "--nproc-per-node") == "$PET_NPROC_PER_NODE"
-        assert argument_value(words, "--node-rank") == "$PET_NODE_RANK"
-        assert argument_value(words, "--rdzv-backend") == "static"
-        assert argument_value(words, "--master-addr") == "$MASTER_ADDR"
-        assert argument_value(words, "--master-port") == "$MASTER_PORT"
-        # The run id model.json records: the job's name, from the label the operator sets.
-        (run_id,) = re.findall(r"^\$(\w+)$", argument_value(words, "--rdzv-id"))
-        (variable,) = [v for v in container["env"] if v["name"] == run_id]
-        assert variable["valueFrom"]["fieldRef"]["fieldPath"] == (
-            "metadata.labels['training.kubeflow.org/job-name']"
-        )
-        module = words.index("--module")
-        assert " ".join(words[module + 1 :]) == _stage_command(project, "train")
-        checkpoints = _mounted_claim(
-            build, pod, container, f"{container['workingDir']}/{CHECKPOINTS}"
-        )
-        assert checkpoints["spec"]["accessModes"] == ["ReadWriteMany"], "every rank reads them"
-        assert pod.spec["terminationGracePeriodSeconds"] >= 60
-        # Only node rank 0 (the Master, where global rank 0 writes the model) publishes.
-        commands = script_commands(container)
-        publish = commands.index("dvc commit --force train")
-        assert '[ "$PET_NODE_RANK" = 0 ] || exit 0' in commands[:publish]
+    trainer = spec["trainer"]
+    assert trainer["numNodes"] >= 2, "multi-node: the one-node case is the Job's"
+    assert trainer["numProcPerNode"] >= 1
+    assert spec["activeDeadlineSeconds"] > 0
+    (job_pod,) = [pod for pod in build.pod_templates() if pod.kind == "Job"]
+    (pod,) = [pod for pod in build.pod_templates() if pod.kind == "TrainJob"]
+    (container,) = pod.spec["containers"]
+    assert container["image"] == job_pod.container("train")["image"]
+    assert "initContainers" not in pod.spec, "a runtime patch cannot add an init container"
+    executable, *words = shlex.split(_trainer(container))
+    assert executable == "torchrun"
+    # The torch plugin's variables (PET_*), which torchrun would also read by itself.
+    assert argument_value(words, "--nnodes") == "$PET_NNODES"
+    assert argument_value(words, "--nproc-per-node") == "$PET_NPROC_PER_NODE"
+    assert argument_value(words, "--node-rank") == "$PET_NODE_RANK"
+    assert argument_value(words, "--rdzv-backend") == "static"
+    assert argument_value(words, "--master-addr") == "$PET_MASTER_ADDR"
+    assert argument_value(words, "--master-port") == "$PET_MASTER_PORT"
+    # The run id model.json records: the TrainJob's name, from the label its JobSet's pods carry.
+    (run_id,) = re.findall(r"^\$(\w+)$", argument_value(words, "--rdzv-id"))
+    (variable,) = [v for v in container["env"] if v["name"] == run_id]
+    assert variable["valueFrom"]["fieldRef"]["fieldPath"] == (
+        "metadata.labels['jobset.sigs.k8s.io/jobset-name']"
+    )
+    module = words.index("--module")
+    assert " ".join(words[module + 1 :]) == _stage_command(project, "train")
+    checkpoints = _mounted_claim(build, pod, container, f"/workspace/{CHECKPOINTS}")
+    assert checkpoints["spec"]["accessModes"] == ["ReadWriteMany"], "every rank reads them"
+    assert pod.spec["terminationGracePeriodSeconds"] >= 60
+    # Only node rank 0 (where global rank 0 writes the model) publishes.
+    commands = _training_commands(pod)
+    publish = commands.index("dvc commit --force train")
+    assert '[ "$PET_NODE_RANK" = 0 ] || exit 0' in commands[:publish]
+    # The data step stops the pod on a failure (set -e); the trainer's wait must not.
+    assert script_commands(container)[:2] == ["cd /workspace", "set -eu"]
+
+
+def _data_commands(pod: PodTemplate) -> list[str]:
+    """The data step: the Job's `data` init container; the head of a TrainJob's one script."""
+    if pod.kind == "Job":
+        return script_commands(pod.container("data"))
+    commands = script_commands(pod.container(TRAINJOB_NODE))
+    return commands[1 : commands.index("set +e")]
+
+
+def _training_commands(pod: PodTemplate) -> list[str]:
+    """The training step: the Job's `train` container; the rest of a TrainJob's script."""
+    if pod.kind == "Job":
+        return script_commands(pod.container("train"))
+    commands = script_commands(pod.container(TRAINJOB_NODE))
+    return commands[commands.index("set +e") + 1 :]
 
 
 def test_training_data_is_the_commits_and_the_model_goes_back_to_the_remote(
@@ -695,7 +744,7 @@ def test_training_data_is_the_commits_and_the_model_goes_back_to_the_remote(
     package = answers["package_name"]
     synthetic = answers["data_source"] == "synthetic"
     for pod in _training_pods(build):
-        data = script_commands(pod.container("data"))
+        data = _data_commands(pod)
         assert data[:3] == ["set -eu", "cp -R /app/. .", "dvc config --local core.no_scm true"]
         if synthetic:
             assert data[3:] == [
@@ -706,8 +755,7 @@ def test_training_data_is_the_commits_and_the_model_goes_back_to_the_remote(
             ], pod.owner
         else:
             assert data[3:] == ["dvc pull prepare"], pod.owner
-        (trainer,) = pod.spec["containers"]
-        commands = script_commands(trainer)
+        commands = _training_commands(pod)
         publish = commands[commands.index("set -e") + 1 :]
         pushed = f"{'sample prepare ' if synthetic else ''}train published/train_loss.csv.dvc"
         assert publish[0] == "dvc commit --force train", pod.owner
@@ -719,7 +767,7 @@ def test_the_workspace_is_writable_and_the_root_filesystem_read_only(build: Buil
     for pod in _training_pods(build):
         for container in pod.containers:
             assert container["securityContext"]["readOnlyRootFilesystem"] is True, pod.owner
-            workspace = _mounted(pod, container, container["workingDir"])
+            workspace = _mounted(pod, container, container.get("workingDir", "/workspace"))
             assert "emptyDir" in workspace and not workspace["readOnly"], pod.owner
 
 
@@ -735,7 +783,8 @@ def test_training_pods_reach_the_remote_as_its_kind_needs(
         for container in pod.containers:
             where = f"{pod.owner} {container['name']}"
             variables = {item["name"]: item for item in container.get("env", [])}
-            assert set(variables) <= {"JOB_NAME", *files.values()}, where
+            azure_variable = "AZURE_STORAGE_CONNECTION_STRING"
+            assert set(variables) <= {"JOB_NAME", azure_variable, *files.values()}, where
             if kind == "local":
                 claim = _mounted_claim(build, pod, container, answers["dvc_remote_url"])
                 assert claim["metadata"]["name"].endswith("-dvc-remote"), where
@@ -746,6 +795,10 @@ def test_training_pods_reach_the_remote_as_its_kind_needs(
                 assert volume["readOnly"], where
                 assert volume["secret"]["secretName"] == "dvc-remote-credentials", where
                 assert volume["secret"]["optional"] is False, where
+            elif pod.kind == "TrainJob":  # a trainer has `env`, no `envFrom`
+                assert variables[azure_variable]["valueFrom"] == {
+                    "secretKeyRef": {"name": "dvc-remote-credentials", "key": azure_variable}
+                }, where
             else:
                 assert container["envFrom"] == [
                     {"secretRef": {"name": "dvc-remote-credentials", "optional": False}}
@@ -1017,26 +1070,28 @@ def test_the_training_script_passes_sigterm_on_and_exits_75(
 
 
 @pytest.mark.slow
-def test_the_pytorchjob_command_trains_with_two_processes_and_rank_0_pushes(
+def test_the_trainjob_command_trains_with_two_processes_and_rank_0_pushes(
     cluster: Cluster, built: Callable[[str, str], Build], tmp_path: Path
 ) -> None:
-    """The Master's containers, with the variables the training operator would set for one
-    pod of two processes (gloo on CPU); its own remote, so that the Job's run stays alone."""
-    (master,) = [p for p in built("defaults", "base").pod_templates() if p.owner.endswith("Master")]
+    """Node 0's container, with the variables the runtime's torch plugin would set for one node
+    of two processes (gloo on CPU); its own remote, so that the Job's run stays alone."""
+    (node,) = [p for p in built("defaults", "base").pod_templates() if p.kind == "TrainJob"]
+    port = str(free_port())
     env = {
         "PET_NNODES": "1",
         "PET_NPROC_PER_NODE": "2",
         "PET_NODE_RANK": "0",
-        "MASTER_ADDR": "127.0.0.1",
-        "MASTER_PORT": str(free_port()),
+        "PET_MASTER_ADDR": "127.0.0.1",
+        "PET_MASTER_PORT": port,
         "JOB_NAME": "train-multinode-under-test",
     }
     remote = tmp_path / "remote"
-    workspace = cluster.pod("pytorchjob", master, remote, env)
+    workspace = cluster.pod("trainjob", node, remote, env)
     metadata = json.loads((workspace / "models" / "model.json").read_text(encoding="utf-8"))
     assert metadata["training"]["world_size"] == 2
     assert metadata["run_id"] == env["JOB_NAME"]
-    hashes = _logged_hashes((cluster.root / "pytorchjob" / "pytorch.log").read_text("utf-8"))
+    log = (cluster.root / "trainjob" / f"{TRAINJOB_NODE}.log").read_text("utf-8")
+    hashes = _logged_hashes(log)
     assert hashes and all(
         (remote / "files" / "md5" / m[:2] / m[2:]).is_file() for m in hashes.values()
     )

@@ -1,7 +1,8 @@
 """A real Prometheus, run with the generated config and rules, watches the real service.
 
-Golden traffic fires no drift alert, drifted (still valid) traffic fires FeatureDrift, and every
-dashboard query evaluates to data. Prometheus comes from scripts/install-system-tools.sh.
+Golden traffic fires no drift alert and passes the canary analysis's Prometheus checks, drifted
+(still valid) traffic fires FeatureDrift, and every dashboard query evaluates to data.
+Prometheus comes from scripts/install-system-tools.sh.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import re
 import shutil
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +24,9 @@ import pytest
 import yaml
 
 from tests.helpers import free_port, read_answers
+from tests.kubernetes_support import Build, kustomize
 from tests.service_process import http_call, server_process, wait_for
+from tests.test_generated_canary import POD_TEMPLATE_HASH_LABEL, canary_metric_checks
 from tests.test_generated_monitoring import (
     alerting_rules,
     dashboard_of,
@@ -47,6 +50,10 @@ DRIFTED_WINDOWS = 3
 RATE_INTERVAL = "1m"
 SETTLE_SECONDS = 30.0
 FIRING_SECONDS = 60.0
+# The service's pod-template hash, as Argo Rollouts labels a canary's pods and the ServiceMonitor
+# copies the label onto their series; and a hash no scraped pod has.
+CANARY_HASH = "5d8f7c9b4"
+OTHER_HASH = "6b7c8d9f5"
 
 
 @dataclass(frozen=True)
@@ -154,6 +161,7 @@ def write_prometheus_config(monitoring: Path, directory: Path, service: Service)
     (job,) = config["scrape_configs"]
     (targets,) = job["static_configs"]
     targets["targets"] = [service.instance]
+    targets["labels"] = {**targets.get("labels", {}), POD_TEMPLATE_HASH_LABEL: CANARY_HASH}
     # A closed port instead of 9093: no alert reaches an Alertmanager that happens to run here.
     (alertmanager,) = config["alerting"]["alertmanagers"][0]["static_configs"]
     alertmanager["targets"] = [f"127.0.0.1:{free_port()}"]
@@ -161,6 +169,15 @@ def write_prometheus_config(monitoring: Path, directory: Path, service: Service)
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     shutil.copy2(monitoring / "prometheus" / "rules.yml", directory / "rules.yml")
     return path
+
+
+@pytest.fixture(scope="module")
+def serving_build(
+    rendered_variant: Callable[[str], Path], tmp_path_factory: pytest.TempPathFactory
+) -> Build:
+    """The kustomize base of the default project: its canary analysis's Prometheus checks."""
+    base = rendered_variant("defaults") / "deploy" / "k8s" / "base"
+    return kustomize(base, tmp_path_factory.mktemp("kustomize") / "base.yaml", "defaults", "base")
 
 
 @pytest.fixture(scope="module")
@@ -303,6 +320,31 @@ def test_golden_traffic_fires_no_drift_alert(
     assert golden_traffic.statuses.total() == len(golden_instances) // ROWS_PER_REQUEST
     assert set(golden_traffic.statuses) == {200}, golden_traffic.statuses
     assert golden_traffic.drift_alerts == [], (golden_traffic.scores, golden_traffic.p_values)
+
+
+def test_the_canary_analysis_passes_the_healthy_service(
+    prometheus: Prometheus, golden_traffic: DriftSeen, serving_build: Build
+) -> None:
+    """Each Prometheus check of the canary analysis, for the service's pod-template hash, answers
+    one sample (none would be an Argo Rollouts error) and its success condition holds."""
+    checks = canary_metric_checks(serving_build, CANARY_HASH)
+    answers: dict[str, list[dict[str, Any]]] = {}
+
+    def every_check_answers_one_sample() -> bool:
+        answers.update({name: prometheus.query(query) for name, (query, _) in checks.items()})
+        return all(len(samples) == 1 for samples in answers.values())
+
+    wait_for(every_check_answers_one_sample, SETTLE_SECONDS)
+    values = {}
+    for name, (query, passes) in checks.items():
+        assert len(answers[name]) == 1, f"{name}: {answers[name]} from {query}"
+        values[name] = float(answers[name][0]["value"][1])
+        assert passes(values[name]), f"{name}: {values[name]} fails its condition, from {query}"
+    logger.info("canary checks of the healthy service: %s", values)
+    # Another hash's pods have no series here: the checks read nothing but the canary's own.
+    for name, (query, _) in canary_metric_checks(serving_build, OTHER_HASH).items():
+        others = prometheus.query(query)
+        assert all(float(sample["value"][1]) == 0 for sample in others), (name, others)
 
 
 def test_drifted_traffic_fires_the_drift_alert_for_the_drifted_features(

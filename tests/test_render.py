@@ -21,12 +21,16 @@ from tests.helpers import group_requirements, read_answers, tree_files
 PACKAGE = "lead_conversion"
 BASE_FILES = {
     ".copier-answers.yml",
+    ".hermetic/README.md",
+    ".hermetic/after_update.py",
+    ".hermetic/migrated",
     ".gitignore",
     ".pre-commit-config.yaml",
     ".python-version",
     "LICENSE",
     "README.md",
     "pyproject.toml",
+    "renovate.json",
     ".dvc/.gitignore",
     ".dvc/config",
     ".dvcignore",
@@ -150,16 +154,26 @@ KUBERNETES_FILES = {
     "deploy/k8s/README.md",
     "deploy/k8s/base/kustomization.yaml",
     "deploy/k8s/base/kustomizeconfig.yaml",
-    "deploy/k8s/base/pytorchjob.yaml",
+    "deploy/k8s/base/trainjob.yaml",
     "deploy/k8s/base/training-job.yaml",
     "deploy/k8s/base/training-network-policy.yaml",
+    "deploy/k8s/base/training-service-account.yaml",
     "deploy/k8s/base/training-volumes.yaml",
+    "deploy/k8s/check_custom_resources.py",
+    "deploy/k8s/crds/trainjobs.trainer.kubeflow.org.yaml",
     "deploy/k8s/overlays/dev/kustomization.yaml",
     "deploy/k8s/overlays/gpu/kustomization.yaml",
     "deploy/k8s/overlays/prod/kustomization.yaml",
 }
 KUBERNETES_SERVING_FILES = {
+    "deploy/k8s/base/analysis-templates.yaml",
+    "deploy/k8s/base/canary-services.yaml",
     "deploy/k8s/base/deployment.yaml",
+    "deploy/k8s/base/rollout.yaml",
+    "deploy/k8s/crds/rollouts.argoproj.io.yaml",
+    "deploy/k8s/crds/analysistemplates.argoproj.io.yaml",
+    "deploy/k8s/crds/servicemonitors.monitoring.coreos.com.yaml",
+    "deploy/k8s/crds/prometheusrules.monitoring.coreos.com.yaml",
     "deploy/k8s/base/hpa.yaml",
     "deploy/k8s/base/pdb.yaml",
     "deploy/k8s/base/prometheus-rule.yaml",
@@ -175,10 +189,15 @@ SQL_SOURCE_FILES = {
     "src/{package}/data/snapshot.py",
     "tests/test_snapshot.py",
 }
-WORKFLOW = ".github/workflows/ci.yml"
-# Prometheus, Alertmanager and Grafana template their own strings with {{ }} (the PrometheusRule
-# is built from monitoring/'s rules); Jinja's block and comment markers must still never appear.
-GO_TEMPLATED = ("monitoring/", "deploy/k8s/base/prometheus-rule.yaml")
+WORKFLOWS = (".github/workflows/ci.yml", ".github/workflows/template-update.yml")
+# Prometheus, Alertmanager, Grafana and Argo Rollouts template their own strings with {{ }} (the
+# PrometheusRule is built from monitoring/'s rules, an AnalysisTemplate takes `{{args.NAME}}`);
+# Jinja's block and comment markers must still never appear.
+GO_TEMPLATED = (
+    "monitoring/",
+    "deploy/k8s/base/prometheus-rule.yaml",
+    "deploy/k8s/base/analysis-templates.yaml",
+)
 
 # Pruned matrix: every value of every question at least once, the file-changing ones paired.
 MATRIX: list[dict[str, Any]] = [
@@ -220,7 +239,7 @@ def expected_files(answers: dict[str, Any], package: str) -> set[str]:
         if answers.get("with_serving", True):
             files |= {path.format(package=package) for path in KUBERNETES_SERVING_FILES}
     if answers.get("ci", "github") == "github":
-        files.add(WORKFLOW)
+        files |= set(WORKFLOWS)
     if answers.get("data_source") == "sql":
         files |= {path.format(package=package) for path in SQL_SOURCE_FILES}
     return files
@@ -259,8 +278,8 @@ def test_no_jinja_survives_rendering(rendered: tuple[dict[str, Any], Path]) -> N
     for relative in tree_files(project):
         assert not re.search(r"[{}%]", relative), relative
         text = (project / relative).read_text(encoding="utf-8")
-        if relative == WORKFLOW:  # GitHub's own expressions, e.g. ${{ secrets.NAME }}
-            text = re.sub(r"\$\{\{ [\w.]+ \}\}", "", text)
+        if relative in WORKFLOWS:  # GitHub's own expressions, e.g. ${{ secrets.NAME }}
+            text = re.sub(r"\$\{\{ [^{}]+ \}\}", "", text)
         markers: tuple[str, ...] = ("{%", "%}", "{#", "#}")
         if not relative.startswith(GO_TEMPLATED):
             markers += ("{{", "}}")
@@ -370,21 +389,25 @@ def test_pre_commit_hooks_are_local_only(rendered: tuple[dict[str, Any], Path]) 
 
 def test_workflow_actions_are_pinned_by_commit_sha(rendered: tuple[dict[str, Any], Path]) -> None:
     answers, project = rendered
-    workflow_path = project / WORKFLOW
     if answers.get("ci", "github") != "github":
-        assert not workflow_path.exists()
+        assert not (project / ".github").exists()
         return
-    workflow = yaml.safe_load(workflow_path.read_text(encoding="utf-8"))
-    assert workflow["permissions"] == {"contents": "read"}
-    steps = [step for job in workflow["jobs"].values() for step in job["steps"]]
-    uses = [step["uses"] for step in steps if "uses" in step]
-    assert uses, "the workflow checks out the repository"
-    for action in uses:
-        assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", action), action
-    commands = " ".join(step.get("run", "") for step in steps)
-    assert "uv sync --locked" in commands
-    # The uv of the DevContainers (tests/test_generated_containers.py checks its pins).
-    assert "--require-hashes --requirement .devcontainer/uv-requirements.txt" in commands
+    for relative in WORKFLOWS:
+        workflow = yaml.safe_load((project / relative).read_text(encoding="utf-8"))
+        # Least privilege: read at the top; a job that writes says so itself.
+        assert workflow["permissions"] == {"contents": "read"}, relative
+        for job in workflow["jobs"].values():
+            assert set(job.get("permissions", {}).values()) <= {"read", "write"}, relative
+        steps = [step for job in workflow["jobs"].values() for step in job["steps"]]
+        uses = [step["uses"] for step in steps if "uses" in step]
+        assert uses, "the workflow checks out the repository"
+        for action in uses:
+            assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", action), action
+        commands = " ".join(step.get("run", "") for step in steps)
+        # The uv of the DevContainers (tests/test_generated_containers.py checks its pins).
+        assert "--require-hashes --requirement .devcontainer/uv-requirements.txt" in commands
+        if relative == WORKFLOWS[0]:
+            assert "uv sync --locked" in commands
 
 
 _DVC_PLUGINS = {"s3": "dvc-s3", "gcs": "dvc-gs", "azure": "dvc-azure"}

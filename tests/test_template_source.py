@@ -59,12 +59,17 @@ def test_plain_copier_copy_of_this_repository_renders_what_hermetic_new_renders(
 
     files = tree_files(by_copier)
     assert files == tree_files(by_hermetic)
-    for relative in files - {".copier-answers.yml"}:
+    checkout_is_clean = git("status", "--porcelain", cwd=REPO_ROOT) == ""
+    # Both record the template's version; copier commits dirty changes anew on each run.
+    versioned = {".copier-answers.yml", ".hermetic/migrated"}
+    for relative in files - versioned:
         assert (by_copier / relative).read_bytes() == (by_hermetic / relative).read_bytes(), (
             relative
         )
     copier_answers, hermetic_answers = read_answers(by_copier), read_answers(by_hermetic)
-    checkout_is_clean = git("status", "--porcelain", cwd=REPO_ROOT) == ""
-    if not checkout_is_clean:  # copier commits dirty changes anew on each run, a new _commit each
+    for answers, project in ((copier_answers, by_copier), (hermetic_answers, by_hermetic)):
+        migrated = (project / ".hermetic" / "migrated").read_text(encoding="utf-8")
+        assert migrated == f"{answers['_commit']}\n", "generated at the version it records"
+    if not checkout_is_clean:  # a new _commit for each run
         del copier_answers["_commit"], hermetic_answers["_commit"]
     assert copier_answers == hermetic_answers

@@ -4,7 +4,6 @@ template changes in beside user edits, and exits 1 naming any conflict it leaves
 from __future__ import annotations
 
 import hashlib
-import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -63,17 +62,23 @@ def template_v2(template_v1: Path) -> Path:
     with (template_v1 / NEW_FILE).open("a", encoding="utf-8") as contributing:
         contributing.write("\nThen open a pull request.\n")
     (template_v1 / REMOVED_IN_V3).unlink()
-    _add_migration(template_v1, V3, f"printf '{MIGRATED}\\n' >> params.yaml")
+    _add_migration(template_v1, V3, MIGRATED)
     _release(template_v1, V3)
     return template_v1
 
 
-def _add_migration(template: Path, version: str, command: str) -> None:
-    """A copier migration: runs once when a project is updated across VERSION."""
-    config = template / "copier.yml"
-    settings, separator, rest = config.read_text(encoding="utf-8").partition("\n---\n")
-    migration = f"_migrations:\n  - version: {version}\n    command: {json.dumps(command)}\n"
-    config.write_text(f"{settings}\n{migration}{separator}{rest}", encoding="utf-8")
+def _add_migration(template: Path, version: str, line: str) -> None:
+    """A release migration (template/.hermetic/migrations/VERSION.py): appends LINE to
+    params.yaml, once, when a project is updated across VERSION."""
+    migrations = template / "template" / ".hermetic" / "migrations"
+    migrations.mkdir(parents=True, exist_ok=True)
+    (migrations / f"{version}.py").write_text(
+        "from pathlib import Path\n"
+        "params = Path('params.yaml')\n"
+        f"params.write_text(params.read_text(encoding='utf-8') + {line!r} + '\\n', "
+        "encoding='utf-8')\n",
+        encoding="utf-8",
+    )
 
 
 def _release(template: Path, tag: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from rich.markup import escape
 from hermetic import __version__
 from hermetic.audit.engine import run_audit
 from hermetic.audit.report import ReportFormat, render
+from hermetic.check import CheckFormat, check_project, render_status
 from hermetic.errors import CannotRunError, HermeticError
 from hermetic.pin import check_pins, pin_images, render_check, render_pin
 from hermetic.registry import RegistryClient, parse_insecure_registry
@@ -38,13 +40,16 @@ def _console() -> Console:
 
 
 @contextmanager
-def _exit_codes(console: Console) -> Iterator[None]:
-    """The one place errors become messages and exit codes."""
+def _exit_codes(console: Console, *, json_errors: bool = False) -> Iterator[None]:
+    """The one place errors become messages and exit codes; with JSON_ERRORS the error is also
+    a JSON object on standard output, for a command asked for --format json."""
     try:
         yield
     except HermeticError as error:
         console.print(f"[red]error:[/] {escape(error.problem)}")
         console.print(f"[cyan]fix:[/] {escape(error.fix)}")
+        if json_errors:
+            typer.echo(json.dumps({"error": error.problem, "fix": error.fix}, indent=2))
         raise typer.Exit(error.exit_code) from error
 
 
@@ -246,4 +251,22 @@ def pin(
         report = check_pins(path, client if online else None)
     typer.echo(render_check(report), nl=False)
     if report.problems:
+        raise typer.Exit(1)
+
+
+@app.command()
+def check(
+    path: Annotated[Path, typer.Argument(help="The generated project.")] = Path(),
+    check_format: Annotated[
+        CheckFormat, typer.Option("--format", help="text for people, json for scripts.")
+    ] = CheckFormat.TEXT,
+) -> None:
+    """Tell whether a project is behind its template's latest release (git tags, no clone).
+
+    Exit 0 when it is at the latest release, 1 when it is behind, 2 when it cannot tell.
+    """
+    with _exit_codes(_console(), json_errors=check_format is CheckFormat.JSON):
+        status = check_project(path)
+    typer.echo(render_status(status, check_format), nl=False)
+    if status.behind:
         raise typer.Exit(1)

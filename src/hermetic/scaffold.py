@@ -37,7 +37,7 @@ _NETWORK_FAILURE = re.compile(
 # copier's wording for an answer that fails its question's type, choices or validator.
 _ANSWER_PROBLEM = re.compile(r"question|invalid choice", re.IGNORECASE)
 _BOOLEAN_WORDS = frozenset({"true", "false", "yes", "no", "on", "off", "1", "0", "y", "n"})
-_REMOTE_SOURCE = re.compile(r"^(\w[\w+.-]*://|git@|gh:|gl:)")
+REMOTE_SOURCE = re.compile(r"^(\w[\w+.-]*://|git@|gh:|gl:)")
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,7 @@ def _check_destination(destination: Path) -> None:
 def _template_source(template: str) -> str:
     """A remote source as given; a local one checked and made absolute, so that the answers
     file points at it from wherever `copier update` runs later."""
-    if _REMOTE_SOURCE.match(template):
+    if REMOTE_SOURCE.match(template):
         return template
     local = Path(template).expanduser().absolute()
     if not (local / "copier.yml").is_file():
@@ -181,7 +181,7 @@ def _render(request: NewProjectRequest, staging: Path, reporter: StepReporter) -
                 "check the template source and --vcs-ref (a tag, branch or commit of it)",
             ) from error
     _check_data_against_questions(request.data, worker.template.questions_data)
-    answers = _read_answers(staging)
+    answers = read_answers(staging)
     if "_commit" not in answers:
         raise TemplateError(
             f"template {request.template!r} is not a git repository, so the project could "
@@ -208,7 +208,7 @@ def _check_data_against_questions(data: dict[str, str], questions: dict[str, Any
             )
 
 
-def _read_answers(project: Path) -> dict[str, Any]:
+def read_answers(project: Path) -> dict[str, Any]:
     loaded = yaml.safe_load((project / ANSWERS_FILE).read_text(encoding="utf-8"))
     return loaded if isinstance(loaded, dict) else {}
 

@@ -1,15 +1,18 @@
 """`hermetic update`: copier's run_update, guarded and reported — never a silent success.
 
 Preconditions (a git work tree at the project's root, nothing uncommitted, an answers file)
-fail before anything is touched. `--pretend` runs the same update in a throw-away clone and
-reports what it would change. After a real update every changed, added, removed and
-conflicting file is listed; a conflict left behind (inline markers or a .rej file) is exit 1.
+fail before anything is touched. After copier, the release's own .hermetic/after_update.py runs
+the release migrations and locks again (what Renovate's template-update branches get from the
+project's workflow). `--pretend` runs the same update in a throw-away clone and reports what it
+would change. After a real update every changed, added, removed and conflicting file is listed;
+a conflict left behind (inline markers or a .rej file) is exit 1.
 """
 
 from __future__ import annotations
 
 import re
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,11 +23,15 @@ from copier import run_update
 from copier.errors import CopierError, InteractiveSessionError
 
 from hermetic.errors import CannotRunError, InvalidAnswerError, TemplateError
-from hermetic.external import require_tool, run_tool
+from hermetic.external import require_tool, run_tool, tail
 from hermetic.scaffold import ANSWERS_FILE
 from hermetic.steps import StepReporter
 
 CONFLICT_MARKER = re.compile(r"^(<<<<<<< |>>>>>>> )", re.MULTILINE)
+# Rendered by every template release since the one that dropped copier tasks (copier.yml).
+AFTER_UPDATE = Path(".hermetic") / "after_update.py"
+# Its exit status when a migration failed or a conflict is left to resolve.
+AFTER_UPDATE_FOUND_PROBLEM = 1
 
 
 @dataclass(frozen=True)
@@ -56,10 +63,13 @@ def update_project(request: UpdateRequest, reporter: StepReporter) -> UpdateSumm
     if not request.pretend:
         with reporter.step("Update from the template (copier update)"):
             _run_update(request, project, reporter)
+        with reporter.step("Release migrations and uv.lock (.hermetic/after_update.py)"):
+            _complete_update(project)
         return _summarise(git, project, pretend=False)
     with _throwaway_clone(git, project) as clone:
         with reporter.step("Update a throw-away clone from the template (pretend)"):
             _run_update(request, clone, reporter)
+            _complete_update(clone)
         return _summarise(git, clone, pretend=True)
 
 
@@ -111,7 +121,8 @@ def _run_update(request: UpdateRequest, project: Path, reporter: StepReporter) -
                 overwrite=True,
                 skip_answered=True,
                 conflict="inline",
-                unsafe=True,  # hermetic templates run tasks (regenerating the lock)
+                # Releases before .hermetic/after_update.py locked in a copier task.
+                unsafe=True,
                 quiet=True,
             )
         except InteractiveSessionError as error:
@@ -128,6 +139,23 @@ def _run_update(request: UpdateRequest, project: Path, reporter: StepReporter) -
                 f"copier could not update {project}: {error}",
                 "check the template source recorded in .copier-answers.yml and --vcs-ref",
             ) from error
+
+
+def _complete_update(project: Path) -> None:
+    """Run the release's after-update script; a problem it leaves for the summary (a conflict
+    in pyproject.toml) is reported there, a failed migration here."""
+    if not (project / AFTER_UPDATE).is_file():
+        return  # a release from before the script: its copier task locked
+    completed = run_tool([sys.executable, str(AFTER_UPDATE)], cwd=project, check=False)
+    if completed.returncode == 0:
+        return
+    output = completed.stderr or completed.stdout
+    if completed.returncode == AFTER_UPDATE_FOUND_PROBLEM and "conflict markers" in output:
+        return  # pyproject.toml is in the summary's conflicts; the script says to run it again
+    raise TemplateError(
+        f"{AFTER_UPDATE} failed with exit code {completed.returncode}:\n{tail(output)}",
+        f"fix what it reports, then run `python3 {AFTER_UPDATE}` in {project} and commit",
+    )
 
 
 def _summarise(git: str, project: Path, pretend: bool) -> UpdateSummary:
