@@ -3,7 +3,8 @@ offline validation: every schema `description` dropped and only the served versi
 file headed by its source and the sha256 of the original.
 
 Usage: uv run --locked python scripts/vendor_crds.py [SOURCE_DIRECTORY]
-(default: shared/crds beside this checkout; its README.md names each file's source).
+(default: the shared/crds this machine provides, found by shared_crds(); its README.md names
+each file's source).
 """
 
 from __future__ import annotations
@@ -17,7 +18,22 @@ from typing import Any
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SOURCE = REPO_ROOT.parent / "shared" / "crds"
+# The engines' real CRDs: beside the checkout (../shared/crds), or, for a clone elsewhere on
+# this machine (CI clones main afresh), where the machine keeps them.
+SHARED_CRDS_CANDIDATES = (
+    REPO_ROOT.parent / "shared" / "crds",
+    Path("/work/shared/crds"),
+)
+
+
+def shared_crds() -> Path:
+    """The first directory of SHARED_CRDS_CANDIDATES that exists (the first when none does,
+    for the caller's error message)."""
+    found = [candidate for candidate in SHARED_CRDS_CANDIDATES if candidate.is_dir()]
+    return (found or list(SHARED_CRDS_CANDIDATES))[0]
+
+
+DEFAULT_SOURCE = shared_crds()
 VENDORED = REPO_ROOT / "template" / "{% if with_k8s %}deploy{% endif %}" / "k8s" / "crds"
 # Keys whose values are data (defaults, enums, examples), never schemas: nothing to prune there.
 DATA_KEYWORDS = frozenset({"default", "enum", "example", "x-kubernetes-validations"})

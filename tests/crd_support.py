@@ -17,7 +17,6 @@ import pytest
 
 from tests.helpers import REPO_ROOT
 
-REAL_CRDS = REPO_ROOT.parent / "shared" / "crds"
 TEMPLATE_K8S = REPO_ROOT / "template" / "{% if with_k8s %}deploy{% endif %}" / "k8s"
 # The generated project's validator, where the template holds it and where a project does.
 CHECKER = TEMPLATE_K8S / "check_custom_resources.py"
@@ -40,6 +39,10 @@ def load_script(path: Path) -> ModuleType:
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+# The engines' real CRDs (../shared/crds, or where this machine keeps them).
+REAL_CRDS: Path = load_script(VENDOR_SCRIPT).shared_crds()
 
 
 def checker() -> ModuleType:

@@ -35,6 +35,19 @@ def _template_questions() -> set[str]:
     }
 
 
+def test_every_question_has_a_default() -> None:
+    """Renovate updates a project with `copier update --skip-answered --defaults`: a new question
+    without a default would stop every project's update (docs/guides/fleet-updates.md)."""
+    text = (REPO_ROOT / "copier.yml").read_text(encoding="utf-8")
+    documents = [doc for doc in yaml.load_all(text, Loader=_CopierConfigLoader) if doc]
+    specs = {key: spec for doc in documents for key, spec in doc.items()}
+    questions = _template_questions()
+    assert "project_name" in questions and "data_source" in questions
+    for question in questions:
+        spec = specs[question]
+        assert isinstance(spec, dict) and "default" in spec, f"{question} has no default"
+
+
 def _documented_questions() -> list[str]:
     return _QUESTION_HEADING.findall(QUESTIONS_PAGE.read_text(encoding="utf-8"))
 
