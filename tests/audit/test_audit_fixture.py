@@ -39,7 +39,12 @@ HAZARDS: dict[str, str | bytes] = {
         f'[[package]]\nname = "tzdata"\nversion = "2026.1rc1"\n{PYPI}\n'
     ),
     # HM201 + HM202 (line 1: no digest, floating tag), HM201 only (line 2: full release).
-    "Dockerfile": "FROM python:3.9\nFROM python:3.11.8-slim\n",
+    "Dockerfile": "FROM python:3.9\nFROM python:3.11.8-slim\nRUN pip install numpy\n",
+    "src/shop/hub.py": (
+        "import yaml\nfrom transformers import AutoModel\n\n"
+        'model = AutoModel.from_pretrained("org/model", trust_remote_code=True)\n'
+        'config = yaml.load(open("config.yaml"), Loader=yaml.FullLoader)\n'
+    ),
     # HM203: a feature by tag (line 3).
     ".devcontainer/devcontainer.json": (
         '{\n  "image": "mcr.microsoft.com/devcontainers/python:1-3.11@sha256:' + "a" * 64 + '",\n'
@@ -94,6 +99,10 @@ EXPECTED = {
     ("HM201", "Dockerfile", 1),
     ("HM202", "Dockerfile", 1),
     ("HM201", "Dockerfile", 2),
+    ("HM204", "Dockerfile", 3),
+    ("HM306", "src/shop/hub.py", 4),
+    ("HM307", "src/shop/hub.py", 4),
+    ("HM308", "src/shop/hub.py", 5),
     ("HM203", ".devcontainer/devcontainer.json", 3),
     ("HM301", "src/shop/model_io.py", 7),
     ("HM302", "src/shop/model_io.py", 8),

@@ -661,8 +661,9 @@ def test_pep_508_requirements_parse(text: str, parsed: tuple[str, set[str], str]
 
 def test_this_repository_has_no_dependency_hazard_but_the_betas_bentoml_needs() -> None:
     """pyproject.toml and uv.lock agree; the one note is the benchmark's compiled BentoML
-    requirements, whose OpenTelemetry instrumentations only ship as betas."""
-    found = list(check(load_repository(REPO_ROOT)))
+    requirements, whose OpenTelemetry instrumentations only ship as betas. The corpus of real
+    repositories that the audit is measured on holds hazards on purpose."""
+    found = list(check(load_repository(REPO_ROOT, ["tests/audit/corpus/*"])))
     assert {f.rule_id for f in found} <= {"HM107"}
     assert {f.path for f in found} <= {"benchmarks/model_servers/requirements-bentoml.txt"}
     assert all(f.message.startswith("opentelemetry-") for f in found)

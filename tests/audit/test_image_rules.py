@@ -132,6 +132,46 @@ def test_dockerfile_names_and_the_escape_directive(tmp_path: Path) -> None:
     }
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "dockerfile",
+        "docker/Dockerfile-cpu",
+        "docker/Dockerfile_gpu",
+        "docker/gpu.dockerfile",
+        "docker/cuda-12.Dockerfile",
+        "dockerfile.dev",
+        "Dockerfile.cuda12",
+        "Dockerfile.ubuntu22.04",
+        "CONTAINERFILE",
+        "Containerfile-arm64",
+        "Dockerfile.jinja",
+    ],
+)
+def test_dockerfiles_are_found_by_name_in_any_case(tmp_path: Path, path: str) -> None:
+    assert image_findings(tmp_path, {path: "FROM python:3.9\n"}) == {
+        (UNPINNED, path, 1),
+        (FLOATING, path, 1),
+    }
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "tools/dockerfile_utils.py",
+        "docs/Dockerfile.md",
+        "Dockerfile.dockerignore",
+        ".dockerignore",
+        "Dockerfile.d/base",  # a folder named like one
+        "dockerfiles/gpu",
+        "build-dockerfile.sh",
+        "Dockerfiles",
+    ],
+)
+def test_files_named_like_dockerfiles_are_not_read_as_ones(tmp_path: Path, path: str) -> None:
+    assert image_findings(tmp_path, {path: "FROM python:3.9\n"}) == set()
+
+
 def test_compose_services_images_are_judged_unless_built_here(tmp_path: Path) -> None:
     compose = f"""
         x-queue: &queue
@@ -274,6 +314,36 @@ def test_kubernetes_workload_images_in_every_kind_of_manifest(tmp_path: Path) ->
         (FLOATING, "k8s/app.yaml", 29),
         (UNPINNED, "k8s/train.yml", 15),
         (UNPINNED, "chart/templates/deployment.yaml", 10),
+    }
+
+
+def test_images_of_a_file_with_braces_in_strings_are_read_from_its_nodes(tmp_path: Path) -> None:
+    # Before, any `{{` sent the file to the line scan, which cannot read flow-style containers.
+    manifests = """
+        apiVersion: batch/v1
+        kind: Job
+        metadata: {name: evaluate}
+        spec:
+          template:
+            spec:
+              containers:
+                - {name: evaluate, image: "app:1.0.0", args: ["--run={{ workflow.uid }}"]}
+        ---
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata:
+          name: {{ .Release.Name }}
+          {{- include "labels" . | nindent 4 }}
+        spec:
+          template:
+            spec:
+              containers:
+                - image: python:3.9  # a document that does not parse: its lines are scanned
+        """
+    assert image_findings(tmp_path, {"k8s/evaluate.yaml": manifests}) == {
+        (UNPINNED, "k8s/evaluate.yaml", 8),
+        (UNPINNED, "k8s/evaluate.yaml", 19),
+        (FLOATING, "k8s/evaluate.yaml", 19),
     }
 
 

@@ -107,6 +107,9 @@ def test_messages_name_the_container_and_what_it_lacks(tmp_path: Path) -> None:
                   resources: {requests: {cpu: 100m, memory: 1Gi}}
                   readinessProbe: {tcpSocket: {port: 6379}}
                   livenessProbe: {tcpSocket: {port: 6379}}
+                - name: exporter
+                  image: exporter:0.15.0
+                  resources: {limits: {cpu: 100m, memory: 64Mi}}
         """
     messages = [
         (finding.rule_id, finding.message)
@@ -115,9 +118,11 @@ def test_messages_name_the_container_and_what_it_lacks(tmp_path: Path) -> None:
     assert messages == [
         (RESOURCES, "container 'db' of StatefulSet/store sets no resources.requests.cpu, "
          "resources.limits.cpu"),
-        (PROBES, "container 'db' of StatefulSet/store has no readinessProbe"),
+        (PROBES, "container 'db' of StatefulSet/store has a livenessProbe but no readinessProbe"),
         (RESOURCES, "container 'cache' of StatefulSet/store sets no resources.limits.cpu, "
          "resources.limits.memory"),
+        (PROBES, "container 'exporter' of StatefulSet/store has no readinessProbe and no "
+         "livenessProbe"),
     ]  # fmt: skip
 
 
@@ -273,18 +278,22 @@ def test_kustomize_patches_are_not_workloads(tmp_path: Path) -> None:
     assert found(tmp_path, files) == set()
 
 
-def test_templated_invalid_and_unrelated_yaml_is_skipped(tmp_path: Path) -> None:
+def test_invalid_unrelated_and_structurally_templated_yaml_is_skipped(tmp_path: Path) -> None:
     helm = """
         apiVersion: apps/v1
         kind: Deployment
         metadata:
-          name: {{ .Release.Name }}
+          name: {{ include "app.fullname" . }}
         spec:
           template:
             spec:
               containers:
                 - name: app
                   image: busybox:1.36.1
+                  {{- with .Values.resources }}
+                  resources:
+                    {{- toYaml . | nindent 12 }}
+                  {{- end }}
         """
     files = {
         "chart/templates/deployment.yaml": helm,
@@ -294,3 +303,132 @@ def test_templated_invalid_and_unrelated_yaml_is_skipped(tmp_path: Path) -> None
         "deployment.yaml.jinja": dedent(COMPLETE_DEPLOYMENT).replace("resources:", "x:"),
     }
     assert found(tmp_path, files) == set()
+
+
+def test_braces_inside_strings_do_not_hide_the_workloads_of_a_file(tmp_path: Path) -> None:
+    # A logging agent's configuration and an Argo placeholder: strings, not templating.
+    agents = """
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: fluentd-config}
+        data:
+          containers.input.conf: |-
+            <source>
+              filters [{ "_SYSTEMD_UNIT": "{{ container_runtime }}.service" }]
+            </source>
+        ---
+        apiVersion: apps/v1
+        kind: DaemonSet
+        metadata: {name: logging-agent}
+        spec:
+          template:
+            spec:
+              containers:
+                - name: agent
+                  image: fluentd:1.16.5
+                  args: ["--config={{ config_path }}"]
+                  livenessProbe: {exec: {command: [/bin/sh, -c, "test -f /tmp/alive"]}}
+        """
+    assert found(tmp_path, {"k8s/agents.yaml": agents}) == {
+        (RESOURCES, "k8s/agents.yaml", 17),
+        (PROBES, "k8s/agents.yaml", 17),
+    }
+
+
+def test_a_document_that_does_not_parse_hides_only_itself(tmp_path: Path) -> None:
+    manifests = """
+        apiVersion: v1
+        kind: Service
+        metadata:
+          name: web
+          {{- with .Values.labels }}
+          labels: {{- toYaml . | nindent 4 }}
+          {{- end }}
+        ---
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: web}
+        spec:
+          template:
+            spec:
+              containers: [{name: app, image: "app:1.0.0"}]
+        """
+    assert found(tmp_path, {"k8s/web.yaml": manifests}) == {
+        (RESOURCES, "k8s/web.yaml", 15),
+        (PROBES, "k8s/web.yaml", 15),
+    }
+
+
+def test_a_templated_value_is_not_judged_but_the_rest_of_its_workload_is(
+    tmp_path: Path,
+) -> None:
+    # YAML that parses although Helm markup sits where values belong: each `{{ x }}` is a
+    # flow mapping, which stands for the value it will be.
+    helm = """
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata:
+          name: {{ .Release.Name }}
+        spec:
+          template:
+            spec:
+              containers:
+                - name: templated
+                  image: "{{ .Values.image }}"
+                  resources: {{ .Values.resources }}
+                  readinessProbe: {{ .Values.readinessProbe }}
+                  livenessProbe: {httpGet: {path: /health/live, port: 8000}}
+                - name: sized-by-values
+                  image: app:1.0.0
+                  resources:
+                    limits: {cpu: "{{ .Values.cpu }}", memory: {{ .Values.memory }}}
+                  readinessProbe: {httpGet: {path: /health/ready, port: 8000}}
+                  livenessProbe: {httpGet: {path: /health/live, port: 8000}}
+                - name: forgotten
+                  image: sidecar:2.1.0
+        """
+    assert found(tmp_path, {"chart/templates/deployment.yaml": helm}) == {
+        (RESOURCES, "chart/templates/deployment.yaml", 20),
+        (PROBES, "chart/templates/deployment.yaml", 20),
+    }
+
+
+def test_manifests_a_config_map_holds_are_judged(tmp_path: Path) -> None:
+    # A Katib trial template: one parses (its markup in values), one does not.
+    config_map = """
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: worker-template}
+        data:
+          gpuWorkerTemplate.yaml: |
+            apiVersion: batch/v1
+            kind: Job
+            metadata:
+              name: {{.WorkerID}}
+            spec:
+              template:
+                spec:
+                  containers:
+                  - name: {{.WorkerID}}
+                    image: katib/mxnet-mnist-example:gpu
+                    resources:
+                      limits:
+                        nvidia.com/gpu: 1
+                  restartPolicy: Never
+          cpuWorkerTemplate.yaml: |
+            apiVersion: batch/v1
+            kind: Job
+            spec:
+              template:
+                spec:
+                  containers:
+                  - name: {{.WorkerID}}
+                    image: katib/mxnet-mnist-example
+                    command:
+                    {{- range .HyperParameters}}
+                    - "{{.Name}}={{.Value}}"
+                    {{- end}}
+        """
+    assert found(tmp_path, {"katib/worker-template.yaml": config_map}) == {
+        (RESOURCES, "katib/worker-template.yaml", 14),
+    }

@@ -1,4 +1,6 @@
-"""The Python code rules (HM301-HM305) on small planted repositories.
+"""The Python code rules (HM301-HM305) on small planted repositories; HM306-HM308 and the
+resolution of names through imports and wrappers have their own test_python_*.py files, which
+share the helpers here.
 
 Each planted hazard carries an `# expect: HM3xx` comment on the line it must be reported at;
 the tests compare the exact, ordered list of (rule, path, line) with those markers, so a
@@ -8,64 +10,59 @@ hazard reported twice, on another line or in another file fails as surely as a m
 from __future__ import annotations
 
 import re
-import textwrap
 from pathlib import Path
+from textwrap import dedent, indent
 
 import pytest
 
-from hermetic.audit.repository import Repository, load_repository
+from hermetic.audit.config import read_config
+from hermetic.audit.repository import load_repository
 from hermetic.audit.rules.python_code import RULES, check
+from tests.audit.planting import audit, places
 from tests.helpers import REPO_ROOT
 
 EXPECT = re.compile(r"# expect: (HM\d{3})")
 Located = tuple[str, str, int]
 
 
-def plant(root: Path, files: dict[str, str]) -> Repository:
-    """Write FILES (dedented) under ROOT and return them as a repository outside git."""
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-    return Repository(root, tuple(sorted(files)), in_git=False)
+def reported(root: Path, files: dict[str, str]) -> list[Located]:
+    """Plant FILES (dedented) under ROOT, outside git, and list what the family reports."""
+    return sorted(places(audit(check, root, files)))
 
 
-def reported(repository: Repository) -> list[Located]:
-    return sorted((finding.rule_id, finding.path, finding.line) for finding in check(repository))
-
-
-def expected(repository: Repository) -> list[Located]:
+def expected(files: dict[str, str]) -> list[Located]:
     """The (rule, path, line) of every `# expect:` marker in the planted files."""
     return sorted(
         (match.group(1), path, number)
-        for path in repository.files
-        for number, line in enumerate(repository.lines(path), start=1)
+        for path, text in files.items()
+        for number, line in enumerate(dedent(text).lstrip("\n").splitlines(), start=1)
         for match in EXPECT.finditer(line)
     )
 
 
 def assert_exactly_planted(root: Path, files: dict[str, str]) -> None:
-    repository = plant(root, files)
-    assert expected(repository), "a hazard test must plant at least one hazard"
-    assert reported(repository) == expected(repository)
+    assert expected(files), "a hazard test must plant at least one hazard"
+    assert reported(root, files) == expected(files)
 
 
 def assert_clean(root: Path, files: dict[str, str]) -> None:
-    assert reported(plant(root, files)) == []
+    assert reported(root, files) == []
 
 
 def messages(root: Path, files: dict[str, str]) -> list[str]:
-    return [finding.message for finding in sorted(check(plant(root, files)))]
+    return [finding.message for finding in sorted(audit(check, root, files))]
 
 
 def test_rules_are_the_python_family() -> None:
     ids = [rule.id for rule in RULES]
-    assert ids == ["HM301", "HM302", "HM303", "HM304", "HM305"]
+    assert ids == ["HM301", "HM302", "HM303", "HM304", "HM305", "HM306", "HM307", "HM308"]
     assert len({rule.name for rule in RULES}) == len(RULES)
 
 
 def test_this_repository_is_clean() -> None:
-    assert list(check(load_repository(REPO_ROOT))) == []
+    """As `hermetic audit .` sees it; the audit corpus plants hazards on purpose."""
+    exclude = (*read_config(REPO_ROOT).exclude, "tests/audit/corpus/*")
+    assert list(check(load_repository(REPO_ROOT, exclude))) == []
 
 
 # HM301: unsafe deserialisation.
@@ -154,7 +151,8 @@ def test_torch_load_without_literal_weights_only_true_is_reported(tmp_path: Path
         from torch.serialization import load as serialized_load
 
 
-        def restore(path, trusted, options):
+        def restore(path, options):
+            trusted = options.get("trusted")
             torch.load(path)  # expect: HM302
             T.load(path, map_location="cpu")  # expect: HM302
             load(path, weights_only=False)  # expect: HM302
@@ -520,7 +518,7 @@ def test_seeding_in_a_directly_imported_module_counts(tmp_path: Path) -> None:
     }
     assert_clean(tmp_path / "seeded", files)
     files["src/project/setup.py"] = "def prepare():\n    return None\n"
-    assert reported(plant(tmp_path / "unseeded", files)) == [
+    assert reported(tmp_path / "unseeded", files) == [
         ("HM305", "src/project/loop/main.py", 1),
         ("HM305", "src/project/run_train.py", 4),
         ("HM305", "train.py", 1),
@@ -528,9 +526,13 @@ def test_seeding_in_a_directly_imported_module_counts(tmp_path: Path) -> None:
 
 
 def test_training_code_that_is_not_an_entrypoint_is_not_reported(tmp_path: Path) -> None:
+    """A module that only defines training functions is a library, whatever its name."""
+    library = "def fit(model, batches):\n" + indent(TRAIN_STEP, "    ")
     files = {
-        "src/project/loop.py": TRAIN_STEP,
-        "trainer.py": TRAIN_STEP,
+        "src/project/loop.py": library,
+        "trainer.py": library,
+        "train.py": library,
+        "utils/train_utils.py": library,
         "main.py": "import torch\n\nmodel = torch.nn.Linear(2, 2)\n",
         "hf.py": 'if __name__ == "__main__":\n    trainer.train()\n    model.fit(x, y)\n',
     }

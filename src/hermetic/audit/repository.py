@@ -42,6 +42,7 @@ class Repository:
     in_git: bool
     tracked: frozenset[str] = frozenset()
     _texts: dict[str, str | None] = field(default_factory=dict, repr=False)
+    _matches: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict, repr=False)
 
     def text(self, path: str) -> str | None:
         """The file's text; None when it is binary, not UTF-8, or over 2 MiB."""
@@ -57,9 +58,14 @@ class Repository:
         return (self.root / path).stat().st_size
 
     def matching(self, *patterns: str) -> list[str]:
-        """Files whose path or file name matches one of the glob PATTERNS (fnmatch)."""
-        matches = _glob_regex(patterns).fullmatch
-        return [path for path in self.files if matches(path) or matches(path.rsplit("/", 1)[-1])]
+        """Files whose path or file name matches one of the glob PATTERNS (fnmatch); each set
+        of patterns is matched once, however many rules ask (every family reads YAML)."""
+        if patterns not in self._matches:
+            matches = _glob_regex(patterns).fullmatch
+            self._matches[patterns] = tuple(
+                path for path in self.files if matches(path) or matches(path.rsplit("/", 1)[-1])
+            )
+        return list(self._matches[patterns])
 
     @cached_property
     def dvc_outputs(self) -> frozenset[str]:

@@ -1,14 +1,17 @@
-"""Container images and dev container features that are not pinned by digest.
+"""Container images and dev container features that are not pinned by digest, and Python
+packages a Dockerfile installs without a version (HM204, pip_installs.py).
 
-Images are read from Dockerfiles (FROM, COPY --from, RUN --mount=from), compose services,
-devcontainer.json and Kubernetes workload containers. Decisions worth knowing:
+Images are read from Dockerfiles (FROM, COPY --from, RUN --mount=from; dockerfiles.py finds
+them), compose services, devcontainer.json and the containers of every kind of Kubernetes
+workload workloads.py knows. Decisions worth knowing:
 - Dockerfile ARGs are substituted from their defaults (`${X:-word}` forms included); an image
   that still depends on an unset ARG is reported under HM201, saying so, and under HM202 only
   when its tag is known; one that could name an earlier stage is taken for that stage.
 - A compose service with `build:` names the image it builds, so its `image:` is not a pull.
 - A kustomization's `images:` entry with `newTag` or `digest` decides that image's version for
   every manifest in the repository, so it is judged there instead of in the manifests.
-- Templated or invalid Kubernetes YAML is scanned line by line for literal `image:` values.
+- A Kubernetes document that does not parse (a Helm template) is scanned line by line for
+  literal `image:` values.
 - References holding template markup (`{{`) are not judged at all.
 """
 
@@ -27,16 +30,21 @@ import yaml
 
 from hermetic.audit.model import Finding, Rule, Severity
 from hermetic.audit.repository import Repository
-from hermetic.audit.rules.kubernetes import (
+from hermetic.audit.rules.dockerfiles import (
+    DOCKERFILES,
+    dockerfile_instructions,
+    dockerfile_texts,
+)
+from hermetic.audit.rules.pip_installs import UNPINNED_PIP_INSTALL
+from hermetic.audit.rules.pip_installs import findings as pip_install_findings
+from hermetic.audit.rules.workloads import kustomizations, manifests, workload_containers
+from hermetic.audit.rules.yaml_nodes import (
     TEMPLATE_MARKUP,
-    kustomizations,
-    manifests,
     mapping_entries,
     mapping_value,
     node_line,
     scalar_value,
     sequence_items,
-    workload_containers,
     yaml_documents,
 )
 
@@ -67,9 +75,22 @@ FEATURE_WITHOUT_DIGEST = Rule(
     "Reference the feature as ID@sha256:<64 hex>, or commit the devcontainer-lock.json that "
     "the Dev Containers CLI writes next to devcontainer.json (it records each feature's digest).",
 )
-RULES = (IMAGE_WITHOUT_DIGEST, IMAGE_FLOATING_TAG, FEATURE_WITHOUT_DIGEST)
+RULES = (IMAGE_WITHOUT_DIGEST, IMAGE_FLOATING_TAG, FEATURE_WITHOUT_DIGEST, UNPINNED_PIP_INSTALL)
+__all__ = [
+    "DOCKERFILES",  # dockerfiles.py's, where `hermetic pin` has always read it
+    "RULES",
+    "ImageUse",
+    "KustomizeImage",
+    "check",
+    "devcontainer_files",
+    "image_uses",
+    "json_with_comments",
+    "kustomize_images",
+    "split_reference",
+    "substitute",
+    "tag_floats",
+]
 
-DOCKERFILES = ("Dockerfile", "Dockerfile.*", "*.Dockerfile", "Containerfile", "Containerfile.*")
 COMPOSE_FILES = ("docker-compose*.yml", "docker-compose*.yaml", "compose*.yml", "compose*.yaml")
 SHA256_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 # A tag names one release when it holds a full x.y.z version, a date stamp or a commit hash.
@@ -81,8 +102,6 @@ RELEASE_TAG = re.compile(
 VARIABLE = re.compile(
     r"\$(?:\{(?P<braced>\w+)(?:(?P<operator>:?[-+])(?P<word>[^}]*))?\}|(?P<bare>\w+))"
 )
-ESCAPE_DIRECTIVE = re.compile(r"#\s*escape\s*=\s*([\\`])\s*$", re.IGNORECASE)
-HEREDOC = re.compile(r"<<-?([\"']?)([A-Za-z_]\w*)\1")
 JSON_COMMENT_OR_TAB = re.compile(r'"(?:\\.|[^"\\])*"|//[^\n]*|/\*.*?\*/|\t', re.DOTALL)
 LITERAL_IMAGE_LINE = re.compile(r"^\s*(?:-\s+)?image:\s*([\"']?)([^\s\"'{}$#]+)\1\s*(?:#.*)?$")
 
@@ -91,6 +110,7 @@ def check(repository: Repository) -> Iterator[Finding]:
     findings = (finding for use in image_uses(repository) for finding in _judge(use))
     yield from dict.fromkeys(findings)  # a YAML anchor shared by several services: once
     yield from _feature_findings(repository)
+    yield from pip_install_findings(repository)
 
 
 def image_uses(repository: Repository) -> Iterator[ImageUse]:
@@ -186,63 +206,6 @@ def _judge(use: ImageUse) -> Iterator[Finding]:
 # --- Dockerfiles ------------------------------------------------------------------------------
 
 
-class Instruction(NamedTuple):
-    """A Dockerfile instruction, continuation lines joined; LINE is where it starts."""
-
-    line: int
-    keyword: str
-    arguments: str
-
-
-def dockerfile_instructions(text: str) -> Iterator[Instruction]:
-    """The instructions of a Dockerfile, comments and heredoc bodies skipped."""
-    lines = text.splitlines()
-    escape = _escape_character(lines)
-    index = 0
-    while index < len(lines):
-        start = index
-        if _is_blank_or_comment(lines[index]):
-            index += 1
-            continue
-        parts: list[str] = []
-        continued = True
-        while continued and index < len(lines):
-            current = lines[index].rstrip()
-            continued = current.endswith(escape)
-            parts.append(current.removesuffix(escape) if continued else current)
-            index += 1
-            while continued and index < len(lines) and _is_blank_or_comment(lines[index]):
-                index += 1
-        keyword, _, arguments = " ".join(parts).strip().partition(" ")
-        for heredoc in HEREDOC.finditer(arguments):
-            index = _after_heredoc(lines, index, heredoc[2])
-        yield Instruction(start + 1, keyword.upper(), arguments.strip())
-
-
-def _escape_character(lines: list[str]) -> str:
-    """The `# escape=` parser directive's character (backslash by default)."""
-    for line in lines:
-        directive = ESCAPE_DIRECTIVE.match(line.strip())
-        if directive:
-            return directive[1]
-        if not line.startswith("#"):
-            break
-    return "\\"
-
-
-def _is_blank_or_comment(line: str) -> bool:
-    stripped = line.strip()
-    return not stripped or stripped.startswith("#")
-
-
-def _after_heredoc(lines: list[str], index: int, terminator: str) -> int:
-    """The index after a heredoc's terminator line; INDEX itself when it has none."""
-    for offset, line in enumerate(lines[index:]):
-        if line.strip() == terminator:
-            return index + offset + 1
-    return index
-
-
 class _BuildStages:
     """What a Dockerfile has declared so far: global ARGs, the current stage's ARGs, stages."""
 
@@ -283,15 +246,13 @@ class _BuildStages:
 
 
 def _dockerfile_uses(repository: Repository) -> Iterator[ImageUse]:
-    for path in repository.matching(*DOCKERFILES):
-        text = repository.text(path)
-        if text is not None and not path.endswith(".dockerignore"):
-            yield from _images_in_dockerfile(path, text)
+    for path, text in dockerfile_texts(repository):
+        yield from _images_in_dockerfile(path, text)
 
 
 def _images_in_dockerfile(path: str, text: str) -> Iterator[ImageUse]:
     stages = _BuildStages()
-    for line, keyword, arguments in dockerfile_instructions(text):
+    for line, keyword, arguments, *_ in dockerfile_instructions(text):
         if keyword == "ARG":
             stages.declare(arguments)
         elif keyword == "FROM":
@@ -402,21 +363,18 @@ def _locked_features(repository: Repository, configuration_path: str) -> set[str
 
 
 def _kubernetes_uses(repository: Repository) -> Iterator[ImageUse]:
-    """Workload container images; `image:` lines of templated or invalid manifests."""
+    """Workload container images; `image:` lines of the documents that do not parse."""
     for manifest in manifests(repository):
-        if manifest.documents is None:
-            yield from _literal_image_lines(repository, manifest.path)
+        lines = repository.lines(manifest.path)
+        for start, end in manifest.unparsed:
+            for number in range(start, min(end, len(lines) + 1)):
+                literal = LITERAL_IMAGE_LINE.match(lines[number - 1])
+                if literal:
+                    yield ImageUse(manifest.path, number, literal[2])
         for container in workload_containers(manifest):
             image = container.image
             if image is not None and image.value:
                 yield ImageUse(manifest.path, node_line(image), str(image.value))
-
-
-def _literal_image_lines(repository: Repository, path: str) -> Iterator[ImageUse]:
-    for number, line in enumerate(repository.lines(path), start=1):
-        literal = LITERAL_IMAGE_LINE.match(line)
-        if literal:
-            yield ImageUse(path, number, literal[2])
 
 
 class KustomizeImage(NamedTuple):

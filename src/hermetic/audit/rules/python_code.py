@@ -1,616 +1,268 @@
-"""Python code hazards (HM301-HM305), found in each `*.py` file's syntax tree.
+"""Python code hazards (HM301-HM308), found in the syntax trees of the repository's `*.py` files.
 
-Names are resolved through a per-module import table, so `import pickle as pk; pk.load(f)`,
-`from torch import load` and `import numpy.random as npr` all resolve to their full names. Files
-that do not parse are skipped. Every heuristic leans towards missing a hazard rather than
-reporting a false one; the exact triggers are written in each rule's title and in the checks.
+Two passes. The first parses each file once (files that do not parse are skipped), resolves its
+names through its imports and aliases (`python_names`), and keeps only compact facts: findings it
+can decide alone, the calls that may load something unsafely (`python_calls.Site`), the calls
+that may reach a same-repository function, and what other files may ask of it (its functions'
+signatures, the grad-off helpers it defines, yaml loader classes, string constants, whether it
+seeds). No syntax tree outlives its file: keeping them all makes the garbage collector crawl.
+The second pass decides what needs the whole repository: calls through the repository's own
+wrapper functions (see `python_calls` for where such a finding is counted), grad-off decorators
+and contexts defined elsewhere, loader classes and revision constants imported from elsewhere,
+seeding in imported modules, console scripts.
 
-- HM301 reports calls only: subclassing `pickle.Unpickler` to restrict `find_class` is the cure.
-  `numpy.load` counts only with a literal `allow_pickle=True` (its default is safe).
-- HM303 judges one function at a time (nested functions and lambdas are judged alone). It fires
-  when, outside a `with torch.no_grad()` / `with torch.inference_mode()` block, a function either
-  calls `X(...)` or `X.forward(...)` after `X.eval()`, or is named `predict*`, `infer*`, `serve*`
-  or `score*` in a file that imports torch and calls `model(...)`, `net(...)`, `network(...)`,
-  `self.model(...)`, `self.net(...)`, `self.network(...)` or `*.forward(...)`. It never fires on
-  `forward`, `train*`, `fit*` or `*_step` functions (their caller, or Lightning, sets the mode),
-  on a function decorated with `torch.no_grad`/`torch.inference_mode`, one that calls
-  `torch.set_grad_enabled(...)` with anything but a literal True, or one that uses gradients
-  (`.backward()`, `.zero_grad()`, an optimiser's `.step()`, `torch.autograd.grad`,
-  `.requires_grad_()`, `torch.enable_grad`).
-- HM304 counts a file as package code when it lies under a `src/` folder or next to an
-  `__init__.py`; `from rich import print` still counts as printing, any other rebinding of
-  `print` (an import, a top-level `def`, an assignment) does not; `print(..., file=f)` is a write.
-  A file with an `if __name__ == "__main__":` block is a script, so its prints are its output.
-- HM305 treats as training a `.backward()`, a `.step()` on an optimiser-like name (`optimizer`,
-  `opt`, `g_opt`, `scaler`) or a `.fit()` on a trainer-like one (not transformers'
-  `Trainer.train()`, which seeds itself). Any call to a function whose name contains `seed`
-  counts as seeding (`random.seed`, `torch.manual_seed`, `seed_everything`, `init_seeds`), as do
-  `numpy.random.default_rng`, `numpy.random.RandomState` and `random.Random` given a seed. It
-  reports at the `if __name__ == "__main__":` line, or at line 1 for an entrypoint known by its
-  name (`train.py`, `train_*.py`, `*_train.py`, `main.py`; not `trainer.py`/`training.py`, which
-  are usually libraries). Same-repository modules are found by matching the imported dotted
-  name against the ends of file paths (`from utils import x` finds `scripts/utils.py`).
+Every heuristic leans towards missing a hazard rather than reporting a false one; each rule's
+module says what exactly it reads: `python_loads` (HM301, HM302, HM308), `python_torch` (HM303),
+`python_entrypoints` (HM304, HM305), `python_hub` (HM306, HM307). One finding per rule and line.
 """
 
 from __future__ import annotations
 
 import ast
-import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
+from functools import partial
 
-from hermetic.audit.model import Finding, Rule, Severity
+from hermetic.audit.model import Finding
 from hermetic.audit.repository import Repository
+from hermetic.audit.rules import python_hub, python_loads
+from hermetic.audit.rules.python_calls import CallRecord, Site, through_wrappers
+from hermetic.audit.rules.python_entrypoints import (
+    PRINT_IN_PACKAGE,
+    UNSEEDED_TRAINING,
+    Entrypoint,
+    console_scripts,
+    declared_scripts,
+    entrypoint,
+    is_package_code,
+    prints,
+    seeds,
+)
+from hermetic.audit.rules.python_hub import TRUST_REMOTE_CODE, UNPINNED_DOWNLOAD
+from hermetic.audit.rules.python_loads import (
+    SAFE_LOADERS,
+    TORCH_LOAD,
+    UNSAFE_DESERIALISATION,
+    UNSAFE_YAML_LOAD,
+)
+from hermetic.audit.rules.python_names import Module, ModuleIndex, canonical, parse
+from hermetic.audit.rules.python_torch import (
+    INFERENCE_WITH_GRADIENTS,
+    InferenceCandidate,
+    grad_off_helpers,
+    inference_candidates,
+)
+from hermetic.audit.rules.python_values import Signature, Value
 
-UNSAFE_DESERIALISATION = Rule(
-    "HM301",
-    "unsafe-deserialisation",
-    "Unsafe deserialisation: pickle-based load",
-    Severity.ERROR,
-    "Store data as Parquet/JSON/npz and weights as safetensors; if a pickle is unavoidable, "
-    "load only files this program wrote and say so with an inline suppression.",
-)
-TORCH_LOAD = Rule(
-    "HM302",
-    "torch-load-without-weights-only",
-    "torch.load without weights_only=True",
-    Severity.WARNING,
-    "Pass weights_only=True explicitly, or save and load weights with safetensors.",
-)
-INFERENCE_WITH_GRADIENTS = Rule(
-    "HM303",
-    "inference-with-gradients",
-    "Inference with gradient tracking on",
-    Severity.WARNING,
-    "Decorate the function with @torch.inference_mode() (or @torch.no_grad()), or run the "
-    "model inside `with torch.inference_mode():`.",
-)
-PRINT_IN_PACKAGE = Rule(
-    "HM304",
-    "print-in-package",
-    "print in package code",
-    Severity.NOTE,
-    "Log through `logging.getLogger(__name__)`; leave printing to the CLI.",
-)
-UNSEEDED_TRAINING = Rule(
-    "HM305",
-    "unseeded-training-entrypoint",
-    "Training entrypoint that never seeds",
-    Severity.WARNING,
-    "Seed every generator at start-up (random.seed, numpy.random.seed, torch.manual_seed) or "
-    "call one helper such as lightning's seed_everything or transformers' set_seed.",
-)
 RULES = (
     UNSAFE_DESERIALISATION,
     TORCH_LOAD,
     INFERENCE_WITH_GRADIENTS,
     PRINT_IN_PACKAGE,
     UNSEEDED_TRAINING,
+    UNPINNED_DOWNLOAD,
+    TRUST_REMOTE_CODE,
+    UNSAFE_YAML_LOAD,
 )
-
-PICKLE_LOADERS = frozenset(
-    [
-        f"{module}.{kind}"
-        for module in ("pickle", "cPickle", "_pickle", "dill")
-        for kind in ("load", "loads", "Unpickler")
-    ]
-    + ["cloudpickle.load", "cloudpickle.loads", "joblib.load", "pandas.read_pickle"]
-    + ["sklearn.externals.joblib.load"]
-)
-TORCH_LOADERS = frozenset({"torch.load", "torch.serialization.load"})
-GRAD_OFF_CONTEXTS = frozenset(
-    f"torch.{module}{function}"
-    for module in ("", "autograd.", "autograd.grad_mode.")
-    for function in ("no_grad", "inference_mode")
-)
-GRAD_SWITCHES = frozenset({"torch.set_grad_enabled", "torch.autograd.set_grad_enabled"})
-GRADIENT_USES = frozenset({"torch.autograd.grad", "torch.autograd.backward", "torch.enable_grad"})
-INFERENCE_PREFIXES = ("predict", "infer", "serve", "score")
-# Their caller decides the grad mode: a module's forward, Lightning hooks, training functions.
-CALLER_DECIDES_PREFIXES = ("forward", "train", "fit")
-MODEL_CALLEES = frozenset(
-    prefix + name for prefix in ("", "self.") for name in ("model", "net", "network")
-)
-PRINTS = frozenset({"print", "builtins.print", "rich.print"})
-STANDARD_STREAMS = frozenset({"sys.stdout", "sys.stderr"})
-NOT_PACKAGE_FOLDERS = frozenset(
-    {"tests", "test", "scripts", "benchmarks", "examples", "docs", "notebooks", "cli", "bin"}
-)
-NOT_PACKAGE_FILES = frozenset({"conftest.py", "setup.py", "noxfile.py", "cli.py", "__main__.py"})
-SEEDED_CONSTRUCTORS = frozenset(
-    {"numpy.random.default_rng", "numpy.random.RandomState", "random.Random"}
-)
-
-FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
-SEPARATE_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
-
-
-@dataclass(frozen=True)
-class Module:
-    """One parsed file, its nodes and calls (walked once), and the full names its imports
-    give to local names."""
-
-    path: str
-    tree: ast.Module
-    nodes: tuple[ast.AST, ...]
-    calls: tuple[ast.Call, ...]
-    aliases: dict[str, str]
-
-    @classmethod
-    def of(cls, path: str, tree: ast.Module) -> Module:
-        nodes = tuple(ast.walk(tree))
-        calls = tuple(node for node in nodes if isinstance(node, ast.Call))
-        return cls(path, tree, nodes, calls, import_aliases(nodes))
-
-    def name_of(self, node: ast.expr) -> str | None:
-        """The dotted name NODE stands for (`pk.load` -> `pickle.load`); calls add `()`."""
-        suffixes: list[str] = []
-        while not isinstance(node, ast.Name):
-            if isinstance(node, ast.Attribute):
-                suffixes.append(f".{node.attr}")
-                node = node.value
-            elif isinstance(node, ast.Call):
-                suffixes.append("()")
-                node = node.func
-            else:
-                return None
-        return self.aliases.get(node.id, node.id) + "".join(reversed(suffixes))
-
-    def imports_torch(self) -> bool:
-        return any(name == "torch" or name.startswith("torch.") for name in self.aliases.values())
-
-
-def check(repository: Repository) -> Iterator[Finding]:
-    """Every HM301-HM305 finding in the repository's Python files."""
-    files = set(repository.files)
-    python = SameRepository(repository, frozenset(path for path in files if path.endswith(".py")))
-    for path in sorted(python.files):
-        module = python.module(path)
-        if module is not None:
-            yield from findings_in(module, python, is_package_code(path, files))
-
-
-def findings_in(module: Module, python: SameRepository, in_package: bool) -> list[Finding]:
-    try:
-        return [
-            *unsafe_deserialisation(module),
-            *torch_load_without_weights_only(module),
-            *inference_with_gradients(module),
-            *(prints(module) if in_package else ()),
-            *unseeded_training(module, python),
-        ]
-    except RecursionError:  # absurdly deep generated code: skipped, like a file that won't parse
-        return []
+Symbol = tuple[str, str]  # (file, module-level name)
 
 
 @dataclass
-class SameRepository:
-    """The repository's Python files, parsed one at a time: keeping every tree alive would make
-    the garbage collector crawl; only whether an imported module seeds is remembered."""
+class FileFacts:
+    """What the second pass needs of one file; its syntax tree is gone by then."""
 
-    repository: Repository
-    files: frozenset[str]
-    _seeding: dict[str, bool] = field(default_factory=dict)
+    path: str
+    findings: list[Finding]
+    sites: list[Site]
+    calls: list[CallRecord]
+    signatures: dict[str, Signature]  # module-level functions that may pass arguments on
+    lines: dict[str, int]  # module-level functions and classes
+    grad_off: frozenset[str]
+    bases: dict[str, tuple[str, ...]]  # module-level classes -> their bases' full names
+    constants: dict[str, str]  # NAME = "string" at module level
+    aliases: dict[str, str]  # for names a package re-exports
+    inference: list[InferenceCandidate]
+    entrypoint: Entrypoint | None
+    seeds: bool
+    scripts: list[tuple[str, str]]  # setup.py's console scripts
 
-    def module(self, path: str) -> Module | None:
-        tree = parse(self.repository.text(path), path)
-        return None if tree is None else Module.of(path, tree)
+    @classmethod
+    def of(cls, module: Module, files: set[str], index: ModuleIndex) -> FileFacts:
+        def in_repository(name: str) -> bool:
+            root, dot, _ = name.partition(".")
+            return root in index.roots if dot else name in module.definitions
 
-    def seeds(self, path: str) -> bool:
-        if path not in self._seeding:
-            module = self.module(path)
-            self._seeding[path] = module is not None and seeds(module)
-        return self._seeding[path]
-
-
-def parse(text: str | None, path: str) -> ast.Module | None:
-    if text is None:
-        return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # invalid escapes and the like are not ours to report
-        try:
-            return ast.parse(text, filename=path)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            return None
-
-
-def import_aliases(nodes: Iterable[ast.AST]) -> dict[str, str]:
-    """Local name -> full name, from every import in the file (relative ones keep their dots)."""
-    aliases: dict[str, str] = {}
-    for node in nodes:
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.asname:
-                    aliases[alias.asname] = alias.name
-                else:
-                    top = alias.name.split(".")[0]
-                    aliases[top] = top
-        elif isinstance(node, ast.ImportFrom):
-            source = "." * node.level + (node.module or "")
-            for alias in node.names:
-                aliases[alias.asname or alias.name] = f"{source}.{alias.name}".lstrip(".")
-    return aliases
-
-
-# HM301 and HM302: loading pickles.
-
-
-def unsafe_deserialisation(module: Module) -> Iterator[Finding]:
-    for call in module.calls:
-        name = module.name_of(call.func)
-        if name in PICKLE_LOADERS:
-            message = f"`{name}` can run arbitrary code hidden in the data it reads"
-            yield UNSAFE_DESERIALISATION.at(module.path, call.lineno, message)
-        elif name == "numpy.load" and is_literal(keyword_value(call, "allow_pickle"), True):
-            message = "`numpy.load(..., allow_pickle=True)` unpickles object arrays, running code"
-            yield UNSAFE_DESERIALISATION.at(module.path, call.lineno, message)
-
-
-def torch_load_without_weights_only(module: Module) -> Iterator[Finding]:
-    for call in module.calls:
-        if module.name_of(call.func) in TORCH_LOADERS:
-            problem = weights_only_problem(call)
-            if problem is not None:
-                message = f"`torch.load` {problem}, so it may unpickle arbitrary objects"
-                yield TORCH_LOAD.at(module.path, call.lineno, message)
-
-
-def weights_only_problem(call: ast.Call) -> str | None:
-    """Why CALL's weights_only is not a literal True, or None when it is."""
-    value = keyword_value(call, "weights_only")
-    if value is None:
-        if any(keyword.arg is None for keyword in call.keywords):
-            return "sets weights_only only through **kwargs, if at all"
-        return "has no weights_only=True"
-    if is_literal(value, True):
-        return None
-    if is_literal(value, False):
-        return "sets weights_only=False"
-    return f"sets weights_only={ast.unparse(value)}, not a literal True"
-
-
-def keyword_value(call: ast.Call, name: str) -> ast.expr | None:
-    return next((keyword.value for keyword in call.keywords if keyword.arg == name), None)
-
-
-def is_literal(node: ast.expr | None, value: bool) -> bool:
-    return isinstance(node, ast.Constant) and node.value is value
-
-
-# HM303: inference with gradient tracking on.
-
-
-def inference_with_gradients(module: Module) -> Iterator[Finding]:
-    evaluates = any(is_eval(call) for call in module.calls)
-    for node in module.nodes:
-        if isinstance(node, FunctionNode) and (evaluates or is_named_inference(node, module)):
-            call = model_call_with_gradients(node, module)
-            if call is not None:
-                message = (
-                    f"`{node.name}` calls `{ast.unparse(call.func)}(...)` (line {call.lineno}) "
-                    "with gradient tracking on; wrap it in torch.inference_mode()"
-                )
-                yield INFERENCE_WITH_GRADIENTS.at(module.path, node.lineno, message)
-
-
-def model_call_with_gradients(function: FunctionNode, module: Module) -> ast.Call | None:
-    """FUNCTION's first model call that runs with gradients on, by HM303's heuristic."""
-    calls = own_calls(function, module)
-    every_call = [call for call, _ in calls]
-    if (
-        caller_decides_grad_mode(function)
-        or decorated_without_grad(function, module)
-        or any(switches_grad(call, module) or uses_gradients(call, module) for call in every_call)
-    ):
-        return None
-    unguarded = [call for call, guarded in calls if not guarded]
-    after_eval = calls_after_eval(every_call, unguarded)
-    named = named_inference_calls(function, module, unguarded)
-    return min(after_eval + named, key=position, default=None)
-
-
-def caller_decides_grad_mode(function: FunctionNode) -> bool:
-    """`forward`, `train*`, `fit*` and `*_step` (Lightning hooks) run in their caller's mode."""
-    name = function.name.lstrip("_").lower()
-    return name.startswith(CALLER_DECIDES_PREFIXES) or name.endswith("_step")
-
-
-def own_calls(function: FunctionNode, module: Module) -> list[tuple[ast.Call, bool]]:
-    """FUNCTION's calls, not those of nested scopes, each with whether a no-grad `with`
-    encloses it (iterative: generated code can nest deeper than the recursion limit)."""
-    found: list[tuple[ast.Call, bool]] = []
-    pending: list[tuple[ast.AST, bool]] = [(statement, False) for statement in function.body]
-    while pending:
-        node, guarded = pending.pop()
-        if isinstance(node, SEPARATE_SCOPES):
-            continue
-        inner = guarded or (
-            isinstance(node, ast.With | ast.AsyncWith)
-            and any(disables_grad(item.context_expr, module) for item in node.items)
+        sites: list[Site] = []
+        calls: list[CallRecord] = []
+        for call in module.calls:
+            name = module.callee(call) or ""
+            loads = python_loads.targets(name) if module.binds(call.func) else []
+            for target in [*loads, *python_hub.targets(module, call, name)]:
+                sites.append(Site.of(module, call, target, name or ast.unparse(call.func)))
+            if name and (len(call.args) > 1 or call.keywords) and in_repository(name):
+                calls.append(CallRecord.of(module, call, name))
+        findings = [*python_hub.trusting_dictionaries(module)]
+        if is_package_code(module, files):
+            findings += prints(module)
+        return cls(
+            module.path,
+            findings,
+            sites,
+            calls,
+            _signatures(module, {site.function for site in sites} | {c.function for c in calls}),
+            {
+                node.name: node.lineno
+                for node in module.tree.body
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+            },
+            grad_off_helpers(module),
+            _class_bases(module),
+            _string_constants(module),
+            module.aliases,
+            list(inference_candidates(module, in_repository)),
+            entrypoint(module),
+            seeds(module),
+            declared_scripts(module),
         )
-        if isinstance(node, ast.Call):
-            found.append((node, inner))
-        pending.extend((child, inner) for child in ast.iter_child_nodes(node))
-    return found
 
 
-def disables_grad(node: ast.expr, module: Module) -> bool:
-    """NODE is `torch.no_grad()`, `torch.inference_mode()` or `torch.set_grad_enabled(off)`."""
-    target = node.func if isinstance(node, ast.Call) else node
-    name = module.name_of(target)
-    if name in GRAD_OFF_CONTEXTS:
-        return not (isinstance(node, ast.Call) and is_literal(first_argument(node, "mode"), False))
-    return isinstance(node, ast.Call) and switches_grad(node, module)
+def _signatures(module: Module, functions: set[str | None]) -> dict[str, Signature]:
+    """The signatures of FUNCTIONS, those of this module that may pass arguments on."""
+    found = {name: module.signature(name) for name in functions if name is not None}
+    return {name: signature for name, signature in found.items() if signature is not None}
 
 
-def switches_grad(call: ast.Call, module: Module) -> bool:
-    """CALL is `torch.set_grad_enabled(x)` with x anything but a literal True."""
-    return module.name_of(call.func) in GRAD_SWITCHES and not is_literal(
-        first_argument(call, "mode"), True
-    )
-
-
-def first_argument(call: ast.Call, keyword: str) -> ast.expr | None:
-    return call.args[0] if call.args else keyword_value(call, keyword)
-
-
-def decorated_without_grad(function: FunctionNode, module: Module) -> bool:
-    return any(disables_grad(decorator, module) for decorator in function.decorator_list)
-
-
-def uses_gradients(call: ast.Call, module: Module) -> bool:
-    """CALL trains or needs gradients: backward, zero_grad, optimiser steps, autograd."""
-    method = call.func.attr if isinstance(call.func, ast.Attribute) else ""
-    return (
-        trains(call)
-        or module.name_of(call.func) in GRADIENT_USES
-        or method in {"zero_grad", "requires_grad_"}
-    )
-
-
-def calls_after_eval(every_call: list[ast.Call], unguarded: list[ast.Call]) -> list[ast.Call]:
-    """Unguarded `X(...)` / `X.forward(...)` calls placed after an `X.eval()`."""
-    evaluated: dict[str, tuple[int, int]] = {}
-    for call in every_call:
-        if is_eval(call) and isinstance(call.func, ast.Attribute):
-            receiver = ast.unparse(call.func.value)
-            evaluated.setdefault(receiver, end_position(call))
-    if not evaluated:
-        return []
-    found = []
-    for call in unguarded:
-        callee = model_of(call)
-        if callee in evaluated and position(call) > evaluated[callee]:
-            found.append(call)
-    return found
-
-
-def is_eval(call: ast.Call) -> bool:
-    return (
-        isinstance(call.func, ast.Attribute)
-        and call.func.attr == "eval"
-        and not call.args
-        and not call.keywords
-    )
-
-
-def model_of(call: ast.Call) -> str:
-    """What CALL runs: `model` for both `model(x)` and `model.forward(x)`."""
-    if isinstance(call.func, ast.Attribute) and call.func.attr == "forward":
-        return ast.unparse(call.func.value)
-    return ast.unparse(call.func)
-
-
-def named_inference_calls(
-    function: FunctionNode, module: Module, unguarded: list[ast.Call]
-) -> list[ast.Call]:
-    """In a predict*/infer*/serve*/score* function of a torch file: its model calls."""
-    if not is_named_inference(function, module):
-        return []
-    return [
-        call
-        for call in unguarded
-        if ast.unparse(call.func) in MODEL_CALLEES
-        or (isinstance(call.func, ast.Attribute) and call.func.attr == "forward")
-    ]
-
-
-def is_named_inference(function: FunctionNode, module: Module) -> bool:
-    name = function.name.lstrip("_").lower()
-    return name.startswith(INFERENCE_PREFIXES) and module.imports_torch()
-
-
-def position(node: ast.expr) -> tuple[int, int]:
-    return node.lineno, node.col_offset
-
-
-def end_position(node: ast.expr) -> tuple[int, int]:
-    return node.end_lineno or node.lineno, node.end_col_offset or node.col_offset
-
-
-# HM304: print in package code.
-
-
-def is_package_code(path: str, files: set[str]) -> bool:
-    """PATH is importable library code: under src/ or beside an __init__.py, and not a test,
-    script, benchmark, example, doc, notebook, build file or CLI module."""
-    file = PurePosixPath(path)
-    folders = set(file.parts[:-1])
-    if folders & NOT_PACKAGE_FOLDERS or file.name in NOT_PACKAGE_FILES:
-        return False
-    if file.name.startswith("test_") or file.name.endswith(("_test.py", "_cli.py")):
-        return False
-    return "src" in folders or (file.parent / "__init__.py").as_posix() in files
-
-
-def prints(module: Module) -> Iterator[Finding]:
-    if main_block_line(module.tree) is not None or rebinds_print(module):
-        return
-    for call in module.calls:
-        if module.name_of(call.func) in PRINTS and writes_to_console(call, module):
-            message = "print() in package code; log through logging instead"
-            yield PRINT_IN_PACKAGE.at(module.path, call.lineno, message)
-
-
-def rebinds_print(module: Module) -> bool:
-    """`print` is imported from anywhere but rich/builtins, defined at top level (a method
-    called print rebinds nothing), or assigned anywhere."""
-    if module.aliases.get("print", "print") not in PRINTS:
-        return True
-    if any(
-        isinstance(node, FunctionNode | ast.ClassDef) and node.name == "print"
-        for node in module.tree.body
-    ):
-        return True
-    return any(
-        isinstance(node, ast.Name) and node.id == "print" and isinstance(node.ctx, ast.Store)
-        for node in module.nodes
-    )
-
-
-def writes_to_console(call: ast.Call, module: Module) -> bool:
-    stream = keyword_value(call, "file")
-    return stream is None or module.name_of(stream) in STANDARD_STREAMS
-
-
-# HM305: training entrypoints that never seed.
-
-
-def unseeded_training(module: Module, python: SameRepository) -> Iterator[Finding]:
-    if not any(trains(call) for call in module.calls):
-        return
-    main_block = main_block_line(module.tree)
-    if main_block is None and not named_like_entrypoint(module.path):
-        return
-    imported = imported_paths(module, python.files)
-    if seeds(module) or any(python.seeds(path) for path in imported):
-        return
-    message = (
-        f"training entrypoint never seeds its random generators (looked in this file and "
-        f"{len(imported)} same-repository module(s) it imports)"
-    )
-    yield UNSEEDED_TRAINING.at(module.path, main_block or 1, message)
-
-
-def trains(call: ast.Call) -> bool:
-    """CALL is `.backward()`, an optimiser-like `.step()`, or a trainer-like `.fit()`."""
-    if not isinstance(call.func, ast.Attribute):
-        return False
-    method = call.func.attr
-    if method in {"backward", "manual_backward"}:
-        return True
-    owner = last_identifier(call.func.value).lower()
-    if method == "step":
-        return is_optimiser_like(owner)
-    # transformers' Trainer seeds itself (TrainingArguments.seed), so only `.fit` counts.
-    return method == "fit" and "trainer" in owner
-
-
-def is_optimiser_like(name: str) -> bool:
-    """`optimizer`, `optim`, `self.optimizers()`, `opt`, `g_opt`, AMP's `scaler`."""
-    return (
-        "optim" in name
-        or "scaler" in name
-        or name == "opt"
-        or name.startswith("opt_")
-        or name.endswith("_opt")
-    )
-
-
-def last_identifier(node: ast.expr) -> str:
-    """The rightmost name in NODE: `self.optimizers()[0]` -> `optimizers`."""
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        return node.attr
-    if isinstance(node, ast.Call | ast.Subscript):
-        return last_identifier(node.func if isinstance(node, ast.Call) else node.value)
-    return ""
-
-
-def main_block_line(tree: ast.Module) -> int | None:
-    block = next((node for node in tree.body if is_main_guard(node)), None)
-    return None if block is None else block.lineno
-
-
-def is_main_guard(node: ast.stmt) -> bool:
-    """NODE is `if __name__ == "__main__":` (either way round)."""
-    if not isinstance(node, ast.If) or not isinstance(node.test, ast.Compare):
-        return False
-    sides = [node.test.left, *node.test.comparators]
-    return (
-        len(sides) == 2
-        and isinstance(node.test.ops[0], ast.Eq)
-        and any(isinstance(side, ast.Name) and side.id == "__name__" for side in sides)
-        and any(isinstance(side, ast.Constant) and side.value == "__main__" for side in sides)
-    )
-
-
-def named_like_entrypoint(path: str) -> bool:
-    """train.py, train_*.py, *_train.py, main.py (not trainer.py or training.py: libraries)."""
-    stem = PurePosixPath(path).stem
-    return stem in {"train", "main"} or stem.startswith("train_") or stem.endswith("_train")
-
-
-def seeds(module: Module) -> bool:
-    return any(is_seeding(call, module) for call in module.calls)
-
-
-def is_seeding(call: ast.Call, module: Module) -> bool:
-    """CALL seeds: a function whose name holds `seed` (`random.seed`, `torch.manual_seed`,
-    `seed_everything`, `init_seeds`...) or `default_rng`/`RandomState`/`Random` given a seed."""
-    name = module.name_of(call.func) or ""
-    called = (name.rsplit(".", 1)[-1], last_identifier(call.func))
-    if any("seed" in function.lower() for function in called):
-        return True
-    return name in SEEDED_CONSTRUCTORS and not is_none_or_missing(first_argument(call, "seed"))
-
-
-def is_none_or_missing(node: ast.expr | None) -> bool:
-    return node is None or (isinstance(node, ast.Constant) and node.value is None)
-
-
-def imported_paths(module: Module, files: frozenset[str]) -> list[str]:
-    """Same-repository files that MODULE imports directly (one level, no transitive imports)."""
-    wanted: set[str] = set()
-    for node in module.nodes:
-        if isinstance(node, ast.Import):
-            wanted |= {path for alias in node.names for path in module_files(alias.name, files)}
-        elif isinstance(node, ast.ImportFrom):
-            wanted |= from_import_files(node, module.path, files)
-    wanted.discard(module.path)
-    return sorted(wanted)
-
-
-def from_import_files(node: ast.ImportFrom, importer: str, files: frozenset[str]) -> set[str]:
-    """Files `from X import a, b` may read: X itself and X/a, X/b as submodules."""
-    names = [alias.name for alias in node.names if alias.name != "*"]
-    if node.level == 0:
-        source = node.module or ""
-        dotted = [source, *(f"{source}.{name}" for name in names)]
-        return {path for name in dotted for path in module_files(name, files)}
-    parents = PurePosixPath(importer).parents
-    if node.level > len(parents):
-        return set()
-    base = parents[node.level - 1]
-    folder = base.joinpath(*node.module.split(".")) if node.module else base
-    candidates = module_candidates(folder.as_posix(), names)
-    return {path.removeprefix("./") for path in candidates} & files
-
-
-def module_candidates(folder: str, names: Iterable[str]) -> set[str]:
-    targets = [folder, *(f"{folder}/{name}" for name in names)]
-    return {f"{target}{ending}" for target in targets for ending in (".py", "/__init__.py")}
-
-
-def module_files(dotted: str, files: frozenset[str]) -> set[str]:
-    """Repository files whose path ends like the module DOTTED (`a.b` -> `.../a/b.py`)."""
-    if not dotted:
-        return set()
-    endings = module_candidates(dotted.replace(".", "/"), ())
+def _class_bases(module: Module) -> dict[str, tuple[str, ...]]:
     return {
-        path
-        for path in files
-        if any(path == ending or path.endswith(f"/{ending}") for ending in endings)
+        node.name: tuple(name for base in node.bases if (name := module.name_of(base)))
+        for node in module.tree.body
+        if isinstance(node, ast.ClassDef)
     }
+
+
+def _string_constants(module: Module) -> dict[str, str]:
+    return {
+        statement.targets[0].id: statement.value.value
+        for statement in module.tree.body
+        if isinstance(statement, ast.Assign)
+        and len(statement.targets) == 1
+        and isinstance(statement.targets[0], ast.Name)
+        and isinstance(statement.value, ast.Constant)
+        and isinstance(statement.value.value, str)
+    }
+
+
+def check(repository: Repository) -> Iterator[Finding]:
+    """Every HM301-HM308 finding in the repository's Python files."""
+    files = set(repository.files)
+    paths = sorted(path for path in files if path.endswith(".py"))
+    program = Program(ModuleIndex(paths))
+    for path in paths:
+        tree = parse(repository.text(path), path)
+        if tree is None:
+            continue
+        try:
+            program.facts[path] = FileFacts.of(Module.of(path, tree), files, program.index)
+        except (
+            RecursionError
+        ):  # absurdly deep generated code: skipped, like a file that won't parse
+            continue
+    yield from program.findings(repository)
+
+
+@dataclass
+class Program:
+    """Every file's facts, and what can be asked of them across files."""
+
+    index: ModuleIndex
+    facts: dict[str, FileFacts] = field(default_factory=dict)
+    _resolved: dict[tuple[str, str], Symbol | None] = field(default_factory=dict)
+
+    def findings(self, repository: Repository) -> list[Finding]:
+        sites = [site for facts in self.facts.values() for site in facts.sites]
+        calls = [call for facts in self.facts.values() for call in facts.calls]
+        reached = through_wrappers(sites, calls, self.resolve, self.signature)
+        found = [finding for site in [*sites, *reached] if (finding := site.finding(self))]
+        scripts = self._script_lines(repository)
+        for path, facts in self.facts.items():
+            found += facts.findings
+            found += [
+                finding
+                for candidate in facts.inference
+                if (finding := candidate.finding(partial(self.is_grad_off, importer=path)))
+            ]
+            if facts.entrypoint is not None:
+                imported = self._imported_files(path, facts.entrypoint.imported)
+                seeded = (self.facts[other].seeds for other in imported)
+                finding = facts.entrypoint.finding(path, scripts.get(path), imported, seeded)
+                found += [finding] if finding else []
+        one_per_line = {(f.rule_id, f.path, f.line): f for f in sorted(found, reverse=True)}
+        return sorted(one_per_line.values())
+
+    def resolve(self, name: str, importer: str, depth: int = 0) -> Symbol | None:
+        """The module-level definition NAME (a full name, as IMPORTER's imports give it) is,
+        following packages that re-export it."""
+        key = (name, importer)
+        if key not in self._resolved:
+            self._resolved[key] = self._resolve(name, importer, depth)
+        return self._resolved[key]
+
+    def _resolve(self, name: str, importer: str, depth: int) -> Symbol | None:
+        if "." not in name:
+            facts = self.facts.get(importer)
+            known = facts is not None and (name in facts.lines or name in facts.constants)
+            return (importer, name) if known else None
+        module, _, symbol = name.rpartition(".")
+        path = self.index.nearest(module, importer)
+        facts = self.facts.get(path) if path is not None else None
+        if facts is None or path is None:
+            return None
+        if symbol in facts.lines or symbol in facts.constants:
+            return path, symbol
+        forwarded = facts.aliases.get(symbol)
+        if forwarded is None or depth >= 4:
+            return None
+        return self.resolve(forwarded, path, depth + 1)
+
+    def signature(self, symbol: Symbol) -> Signature | None:
+        facts = self.facts.get(symbol[0])
+        return facts.signatures.get(symbol[1]) if facts else None
+
+    def string(self, value: Value) -> str | None:
+        if value.kind == "constant":
+            return value.constant if isinstance(value.constant, str) else None
+        symbol = self.resolve(value.text, value.origin) if value.kind == "name" else None
+        return self.facts[symbol[0]].constants.get(symbol[1]) if symbol else None
+
+    def is_safe_loader(self, value: Value, depth: int = 0) -> bool:
+        if value.kind != "name":
+            return False
+        if canonical(value.text) in SAFE_LOADERS:
+            return True
+        symbol = self.resolve(value.text, value.origin)
+        bases = self.facts[symbol[0]].bases.get(symbol[1], ()) if symbol else ()
+        return depth < 8 and any(
+            self.is_safe_loader(Value("name", base, origin=symbol[0]), depth + 1)
+            for base in bases
+            if symbol
+        )
+
+    def is_grad_off(self, name: str, importer: str) -> bool:
+        symbol = self.resolve(name, importer)
+        return symbol is not None and symbol[1] in self.facts[symbol[0]].grad_off
+
+    def _imported_files(self, path: str, imported: tuple[str, ...]) -> list[str]:
+        """Same-repository files PATH imports directly (one level, no transitive imports)."""
+        found = {other for name in imported for other in self.index.files(name)}
+        found.discard(path)
+        return sorted(other for other in found if other in self.facts)
+
+    def _script_lines(self, repository: Repository) -> Mapping[str, int]:
+        """File -> line of the function a console script runs (1 when it is not found)."""
+        declared = [script for facts in self.facts.values() for script in facts.scripts]
+        lines: dict[str, int] = {}
+        for module, function in [*console_scripts(repository), *declared]:
+            for path in self.index.files(module):
+                if path in self.facts:
+                    lines.setdefault(path, self.facts[path].lines.get(function, 1))
+        return lines
