@@ -265,6 +265,17 @@ def test_exact_file_set(rendered: tuple[dict[str, Any], Path]) -> None:
     assert tree_files(project) == expected_files(answers, package)
 
 
+def test_the_readme_names_the_template_source_it_was_generated_from(
+    rendered: tuple[dict[str, Any], Path],
+) -> None:
+    """Where the template lives (as .copier-answers.yml records it), never a package page."""
+    _, project = rendered
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    source = read_answers(project)["_src_path"]
+    assert f"Generated from the hermetic-ml template at `{source}`" in readme
+    assert "pypi.org" not in readme
+
+
 def test_answers_are_recorded_for_updates(rendered: tuple[dict[str, Any], Path]) -> None:
     answers, project = rendered
     recorded = read_answers(project)
