@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from hermetic.audit.rules.kubernetes import (
+from hermetic.audit.rules.yaml_nodes import (
     mapping_entries,
     mapping_value,
     node_line,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from hermetic.audit.rules.kubernetes import mapping_entries
+from hermetic.audit.rules.yaml_nodes import mapping_entries
 from hermetic.errors import CannotRunError
 
 

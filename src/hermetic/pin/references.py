@@ -12,7 +12,7 @@ import yaml
 
 from hermetic.audit.repository import Repository
 from hermetic.audit.rules import images
-from hermetic.audit.rules.kubernetes import mapping_value, node_line
+from hermetic.audit.rules.yaml_nodes import mapping_value, node_line
 from hermetic.pin.catalogue import CATALOGUE_PATH, CatalogueEntry, catalogue_entries
 from hermetic.pin.edits import Edit, mapping_edits
 

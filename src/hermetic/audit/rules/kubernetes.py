@@ -16,25 +16,9 @@ from hermetic.audit.repository import Repository
 from hermetic.audit.rules.workloads import WorkloadContainer, manifests, workload_containers
 from hermetic.audit.rules.yaml_nodes import (
     is_markup,
-    mapping_entries,
     mapping_value,
-    node_line,
     scalar_value,
-    sequence_items,
-    yaml_documents,
 )
-
-__all__ = [
-    "RULES",
-    "check",
-    # The YAML helpers, where `hermetic pin` has always imported them from.
-    "mapping_entries",
-    "mapping_value",
-    "node_line",
-    "scalar_value",
-    "sequence_items",
-    "yaml_documents",
-]
 
 CONTAINER_WITHOUT_RESOURCES = Rule(
     "HM401",
