@@ -234,13 +234,13 @@ def test_devcontainer_pins_python_uv_and_packages(rendered: Path, kind: str) -> 
             assert names and all(re.fullmatch(r"[\w.+-]+=\S+", name) for name in names), names
 
 
-def test_devcontainer_uv_is_the_projects_build_backend_version_by_hash(rendered: Path) -> None:
-    pyproject = tomllib.loads((rendered / "pyproject.toml").read_text(encoding="utf-8"))
-    (backend,) = pyproject["build-system"]["requires"]
-    version = backend.removeprefix("uv_build==")
-    assert re.fullmatch(r"\d+\.\d+\.\d+", version), backend
+def test_devcontainer_uv_is_the_tested_uv_by_hash(rendered: Path) -> None:
+    """The DevContainers' (and CI's) uv is the one this template release is tested with."""
+    bootstrap = (REPO_ROOT / "scripts" / "bootstrap.sh").read_text(encoding="utf-8")
+    tested = re.search(r'^UV_VERSION="(\d+\.\d+\.\d+)"$', bootstrap, re.MULTILINE)
+    assert tested is not None
     requirements = requirement_lines(rendered / UV_REQUIREMENTS)
-    assert requirements[0] == f"uv=={version} \\", requirements
+    assert requirements[0] == f"uv=={tested.group(1)} \\", requirements
     assert len(requirements) > 1 and all(
         re.fullmatch(r"--hash=sha256:[0-9a-f]{64}( \\)?", line) for line in requirements[1:]
     ), requirements

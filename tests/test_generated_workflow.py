@@ -98,7 +98,7 @@ def test_every_validator_step_ran(ran_steps: tuple[Runner, list[str]]) -> None:
     ]
 
 
-def test_ci_installs_the_uv_of_the_build_backend(
+def test_ci_installs_the_uv_of_the_devcontainers(
     ran_steps: tuple[Runner, list[str]], generated_project: Callable[[str], Path]
 ) -> None:
     runner, _ = ran_steps
@@ -106,10 +106,11 @@ def test_ci_installs_the_uv_of_the_build_backend(
     assert completed.returncode == 0, completed.stderr
     installed = completed.stdout.split()[1]
     assert (runner.runner_temp / "uv" / "bin" / "uv").is_file()
-    pyproject = (generated_project("defaults") / "pyproject.toml").read_text(encoding="utf-8")
-    backend = re.search(r'"uv_build==([^"]+)"', pyproject)
-    assert backend is not None
-    assert installed == backend.group(1)
+    project = generated_project("defaults")
+    requirements = (project / ".devcontainer" / "uv-requirements.txt").read_text(encoding="utf-8")
+    pinned = re.search(r"^uv==(\S+) ", requirements, re.MULTILINE)
+    assert pinned is not None
+    assert installed == pinned.group(1)
 
 
 def test_ci_promtool_is_the_one_the_tool_tests_with(ran_steps: tuple[Runner, list[str]]) -> None:
