@@ -38,7 +38,7 @@ def sha256_of(root: Path) -> dict[str, str]:
 VARIANTS: dict[str, list[str]] = {
     "defaults": [],
     "minimal": [
-        "project_name=Churn.Model_v2",
+        "project_name=Seán's Churn Model 2",  # a display name: the others are derived
         'description=Say "hi" \\ to O\'Brien — ünïcode [/] [bold]team, well past 100 characters',
         "author_name=Seán O'Brien",
         "license=Proprietary",

@@ -206,7 +206,7 @@ def test_an_awkward_project_name_still_gives_dns_labels(
     template_repo: Path, tmp_path: Path
 ) -> None:
     name = "3D.Vision_Model-for-Lead-Scoring-across-Every-Region"  # a digit first, 51 characters
-    answers = {"project_name": name, "package_name": "vision_model"}
+    answers = {"distribution_name": name, "package_name": "vision_model"}
     project = render_variant(template_repo, tmp_path / "p", answers)
     build = kustomize(project / "deploy/k8s/base", tmp_path / "base.yaml", "awkward", "base")
     namespace = build.one("Job")["metadata"]["namespace"]
@@ -350,7 +350,7 @@ def test_every_image_is_the_project_image_by_digest(
     """The service and its golden-set analysis run the default target, every training container
     the `training` target."""
     project = rendered_variant(build.variant)
-    image = f"registry.example.com/{read_answers(project)['project_name'].lower()}"
+    image = f"registry.example.com/{read_answers(project)['distribution_name'].lower()}"
     for pod in build.pod_templates():
         serving = pod.kind in {"Deployment", "AnalysisTemplate"}
         expected = image if serving else f"{image}-training"
@@ -363,7 +363,7 @@ def test_image_sources_and_the_release_step_agree(rendered_variant: Callable[[st
         project = rendered_variant(variant)
         k8s = project / "deploy" / "k8s"
         answers = read_answers(project)
-        image = f"registry.example.com/{answers['project_name'].lower()}"
+        image = f"registry.example.com/{answers['distribution_name'].lower()}"
         images = [f"{image}-training", *([image] if answers["with_serving"] else [])]
         for path in k8s.rglob("*.yaml"):
             if "crds" in path.relative_to(k8s).parts:  # schemas, not manifests

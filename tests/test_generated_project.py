@@ -187,7 +187,7 @@ def test_reserved_names_cover_every_module_and_distribution_in_the_environment(
         if name.isidentifier() and not name.startswith("_") and name != own_package["package_name"]
     }
     assert not public - modules, "add to includes/reserved-names.yml"
-    own_distribution = normalized_distribution(own_package["project_name"])
+    own_distribution = normalized_distribution(own_package["distribution_name"])
     assert not set(environment["distributions"]) - {own_distribution} - distributions
 
 

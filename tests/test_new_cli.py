@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import shutil
@@ -65,6 +66,46 @@ def test_new_renders_commits_and_reports_each_step(template_repo: Path, tmp_path
         "Hermetic Test <test@hermetic-ml.invalid>"
     )
     assert not (destination / "uv.lock").exists()
+
+
+@pytest.mark.parametrize(
+    ("display", "distribution", "package"),
+    [
+        ("Lead Conversion", "lead-conversion", "lead_conversion"),
+        ("Seán's Churn Model 2", "seans-churn-model-2", "seans_churn_model_2"),
+        ("Łódź Straße: Forecast v3.1", "lodz-strasse-forecast-v3-1", "lodz_strasse_forecast_v3_1"),
+        ("2024 Demand Forecast", "2024-demand-forecast", "ml_2024_demand_forecast"),
+    ],
+)
+def test_a_display_name_is_shown_and_the_other_names_derived(
+    template_repo: Path, tmp_path: Path, display: str, distribution: str, package: str
+) -> None:
+    destination = tmp_path / "project"
+    result = new(template_repo, destination, "--no-lock", "--data", f"project_name={display}")
+    assert result.exit_code == 0, result.output
+    answers = read_answers(destination)
+    assert (answers["project_name"], answers["distribution_name"], answers["package_name"]) == (
+        display,
+        distribution,
+        package,
+    )
+    assert (destination / "README.md").read_text(encoding="utf-8").startswith(f"# {display}\n")
+    pyproject = (destination / "pyproject.toml").read_text(encoding="utf-8")
+    assert f'name = "{distribution}"' in pyproject
+    assert (destination / "src" / package / "__init__.py").is_file()
+    devcontainer = (destination / ".devcontainer/cpu/devcontainer.json").read_text("utf-8")
+    assert f'"name": {json.dumps(f"{display} (CPU)")},' in devcontainer
+
+
+def test_derived_names_stay_overridable(template_repo: Path, tmp_path: Path) -> None:
+    destination = tmp_path / "project"
+    overrides = ["project_name=Churn", "distribution_name=acme-churn", "package_name=churn_core"]
+    result = new(
+        template_repo, destination, "--no-lock", *[a for o in overrides for a in ("-d", o)]
+    )
+    assert result.exit_code == 0, result.output
+    assert 'name = "acme-churn"' in (destination / "pyproject.toml").read_text(encoding="utf-8")
+    assert (destination / "src" / "churn_core" / "__init__.py").is_file()
 
 
 def test_new_fills_an_existing_empty_directory(template_repo: Path, tmp_path: Path) -> None:
@@ -196,15 +237,19 @@ BAD_ANSWERS = [
     (["-d", "package_name=platform"], "package_name", "standard-library, dependency or test"),
     (["-d", "package_name=rich"], "package_name", "standard-library, dependency or test"),
     (["-d", "package_name=test_cli"], "package_name", "standard-library, dependency or test"),
-    (["-d", "project_name=click"], "project_name", "a distribution the project depends on"),
+    # A display name whose derived distribution name is taken: the fix is to set that name.
+    (["-d", "project_name=Click"], "distribution_name", "set distribution_name to another"),
     (
-        ["-d", "project_name=Prometheus.Client"],
-        "project_name",
+        ["-d", "distribution_name=Prometheus.Client"],
+        "distribution_name",
         "a distribution the project depends on",
     ),
     (["-d", "author_email=ada.example.org"], "author_email", "not an e-mail address"),
     (["-d", "license=GPL-3.0"], "license", "'GPL-3.0' is not in"),
-    (["-d", "project_name=-bad-"], "project_name", "letter or digit"),
+    (["-d", "distribution_name=-bad-"], "distribution_name", "letter or digit"),
+    (["-d", "project_name=  "], "project_name", "single non-empty line"),
+    (["-d", "project_name=***"], "project_name", "must contain a letter or digit"),
+    (["-d", "package_name=3d_model"], "package_name", "not starting with a digit"),
     (["-d", "exclude_newer=yesterday"], "exclude_newer", "YYYY-MM-DD"),
     (["-d", "exclude_newer=2027-02-30"], "exclude_newer", "day is out of range for month"),
     (["-d", "exclude_newer=2023-01-01"], "exclude_newer", "or later: an earlier lock date"),

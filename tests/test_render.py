@@ -220,6 +220,7 @@ MATRIX: list[dict[str, Any]] = [
     {"ci": "none", "license": "MIT", "cuda_version": "12.6", "dvc_remote": "azure"},
     {
         "project_name": "Churn.Model_v2",
+        "distribution_name": "Churn.Model_v2",
         "description": (
             'Say "hi" \\ to O\'Brien — ünïcode, a line well past the hundred-character limit'
         ),
@@ -338,7 +339,7 @@ def test_pyproject_carries_the_answers_exactly(rendered: tuple[dict[str, Any], P
     _, project = rendered
     recorded = read_answers(project)
     pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
-    assert pyproject["project"]["name"] == recorded["project_name"]
+    assert pyproject["project"]["name"] == recorded["distribution_name"]
     assert pyproject["project"]["description"] == recorded["description"]
     assert pyproject["project"]["authors"] == [
         {"name": recorded["author_name"], "email": recorded["author_email"]}
@@ -466,8 +467,8 @@ def test_every_pipeline_stage_runs_a_command_of_the_package(
 @pytest.mark.parametrize(
     "answers",
     [
-        {"project_name": "lc"},
-        {"project_name": "x-" + "y" * 30, "package_name": "p" * 32},
+        {"project_name": "LC"},
+        {"project_name": "X " + "Y" * 30, "package_name": "p" * 32},
     ],
     ids=["shortest-package", "longest-package"],
 )
