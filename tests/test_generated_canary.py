@@ -25,7 +25,7 @@ import pytest
 import yaml
 
 from tests import test_generated_kubernetes
-from tests.containers_support import read_dockerfile
+from tests.dockerfile_support import read_dockerfile
 from tests.helpers import child_environment, free_port, read_answers, run_command
 from tests.kubernetes_support import (
     Build,

@@ -16,8 +16,8 @@ import pytest
 from typer.testing import CliRunner
 
 from hermetic.cli import app
-from tests.containers_support import image_references as dockerfile_images
-from tests.containers_support import read_dockerfile
+from tests.dockerfile_support import image_references as dockerfile_images
+from tests.dockerfile_support import read_dockerfile
 from tests.rendering import DEPLOY_VARIANTS
 
 DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")

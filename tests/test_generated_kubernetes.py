@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.containers_support import read_dockerfile
+from tests.dockerfile_support import read_dockerfile
 from tests.helpers import (
     child_environment,
     free_port,
