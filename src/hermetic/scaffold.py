@@ -80,7 +80,9 @@ def new_project(request: NewProjectRequest, reporter: StepReporter) -> Path:
 
     try:
         with _staging_directory(destination) as staging:
-            with reporter.step(f"Render template {request.template}"):
+            render = f"Render template {request.template}"
+            # Without --defaults copier asks its questions on this terminal, inside the step.
+            with reporter.step(render, asks_questions=not request.defaults):
                 answers = _render(request, staging, reporter)
             writes_demo_snapshot = answers.get("data_source") == "file"
             if writes_demo_snapshot and uv is None:
@@ -226,9 +228,9 @@ def _lock(uv: str, project: Path) -> None:
             ) from error
         raise LockFailedError(
             f"`uv lock` could not resolve the project's dependencies:\n{tail(output)}",
-            "when uv names an answer's effect (a project_name that is also a dependency's name, "
-            "a package filtered by exclude-newer because exclude_newer is too early), generate "
-            "again with another --data value; otherwise pass --no-lock and resolve in the "
+            "when uv names an answer's effect (a distribution_name that is also a dependency's "
+            "name, a package filtered by exclude-newer because exclude_newer is too early), "
+            "generate again with another --data value; otherwise pass --no-lock and resolve in the "
             "project with `uv lock`",
         ) from error
 

@@ -1,4 +1,5 @@
-"""Progress on the terminal: a status line per step while it runs, then its result and duration."""
+"""Progress on the terminal: a status line per step while it runs (a plain line for a step that
+asks questions), then its result and duration."""
 
 from __future__ import annotations
 
@@ -18,11 +19,17 @@ class StepReporter:
         self.console = console
 
     @contextmanager
-    def step(self, label: str) -> Iterator[None]:
+    def step(self, label: str, *, asks_questions: bool = False) -> Iterator[None]:
+        """A live status line while the step runs, or, for a step that asks questions on the
+        terminal, a plain line first: a redrawn status line would write over the questions."""
         started = perf_counter()
         try:
-            with self.console.status(escape(label)):
+            if asks_questions:
+                self.console.print(f"[cyan]•[/] {escape(label)}")
                 yield
+            else:
+                with self.console.status(escape(label)):
+                    yield
         except BaseException:
             self._finish(label, started, "[red]✗[/]")
             raise

@@ -61,13 +61,16 @@ def update_project(request: UpdateRequest, reporter: StepReporter) -> UpdateSumm
     git = require_tool("git")
     _check_preconditions(git, project)
     if not request.pretend:
-        with reporter.step("Update from the template (copier update)"):
+        # Without --defaults copier may ask the release's new questions on this terminal.
+        asks = not request.defaults
+        with reporter.step("Update from the template (copier update)", asks_questions=asks):
             _run_update(request, project, reporter)
         with reporter.step("Release migrations and uv.lock (.hermetic/after_update.py)"):
             _complete_update(project)
         return _summarise(git, project, pretend=False)
     with _throwaway_clone(git, project) as clone:
-        with reporter.step("Update a throw-away clone from the template (pretend)"):
+        pretend_step = "Update a throw-away clone from the template (pretend)"
+        with reporter.step(pretend_step, asks_questions=not request.defaults):
             _run_update(request, clone, reporter)
             _complete_update(clone)
         return _summarise(git, clone, pretend=True)
