@@ -113,6 +113,13 @@ BASE_FILES = {
     ".devcontainer/gpu/Dockerfile",
     ".devcontainer/gpu/devcontainer.json",
     ".devcontainer/uv-requirements.txt",
+    ".vulnerability-ignore.yaml",
+    "src/{package}/release/__init__.py",
+    "src/{package}/release/__main__.py",
+    "src/{package}/release/template_audit.py",
+    "src/{package}/release/vulnerability_ignores.py",
+    "tests/test_release_ignores.py",
+    "tests/test_release_template_audit.py",
 }
 SERVING_FILES = {
     "benchmarks/bench_serving.py",
@@ -164,6 +171,8 @@ KUBERNETES_FILES = {
     "deploy/k8s/overlays/dev/kustomization.yaml",
     "deploy/k8s/overlays/gpu/kustomization.yaml",
     "deploy/k8s/overlays/prod/kustomization.yaml",
+    "src/{package}/release/kustomize_images.py",
+    "tests/test_release_images.py",
 }
 KUBERNETES_SERVING_FILES = {
     "deploy/k8s/base/analysis-templates.yaml",
@@ -189,7 +198,11 @@ SQL_SOURCE_FILES = {
     "src/{package}/data/snapshot.py",
     "tests/test_snapshot.py",
 }
-WORKFLOWS = (".github/workflows/ci.yml", ".github/workflows/template-update.yml")
+WORKFLOWS = (
+    ".github/workflows/ci.yml",
+    ".github/workflows/release.yml",
+    ".github/workflows/template-update.yml",
+)
 # Prometheus, Alertmanager, Grafana and Argo Rollouts template their own strings with {{ }} (the
 # PrometheusRule is built from monitoring/'s rules, an AnalysisTemplate takes `{{args.NAME}}`);
 # Jinja's block and comment markers must still never appear.
@@ -236,7 +249,7 @@ def expected_files(answers: dict[str, Any], package: str) -> set[str]:
     if answers.get("with_serving", True):
         files |= {path.format(package=package) for path in SERVING_FILES}
     if answers.get("with_k8s", True):
-        files |= KUBERNETES_FILES
+        files |= {path.format(package=package) for path in KUBERNETES_FILES}
         if answers.get("with_serving", True):
             files |= {path.format(package=package) for path in KUBERNETES_SERVING_FILES}
     if answers.get("ci", "github") == "github":
