@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from tests.generation import (
     generate_variant,
     push_from_the_generated_project,
 )
-from tests.helpers import REPO_ROOT, TEMPLATE_TAG, git
+from tests.helpers import REPO_ROOT, git, tagged_copy
 from tests.rendering import DEPLOY_VARIANTS, render_variant
 
 
@@ -60,16 +59,7 @@ def template_files() -> list[str]:
 @pytest.fixture(scope="session")
 def template_repo(tmp_path_factory: pytest.TempPathFactory, isolated_environment: None) -> Path:
     """A git repository holding the working tree's template, committed and tagged v0.1.0."""
-    repo = tmp_path_factory.mktemp("template-repo")
-    for relative in template_files():
-        target = repo / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(REPO_ROOT / relative, target)
-    git("init", "--quiet", cwd=repo)
-    git("add", "--all", cwd=repo)
-    git("commit", "--quiet", "-m", "template", cwd=repo)
-    git("tag", TEMPLATE_TAG, cwd=repo)
-    return repo
+    return tagged_copy(template_files(), tmp_path_factory.mktemp("template-repo"), "template")
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import socket
 import subprocess
 import urllib.error
@@ -103,3 +104,24 @@ def group_requirements(pyproject: dict[str, Any], group: str) -> list[str]:
         else:
             requirements.append(item)
     return requirements
+
+
+def tagged_copy(files: Sequence[str], repo: Path, message: str) -> Path:
+    """REPO as a git repository holding FILES (paths in this checkout), committed and tagged
+    TEMPLATE_TAG, as a template release is."""
+    for relative in files:
+        if (REPO_ROOT / relative).is_file():
+            (repo / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO_ROOT / relative, repo / relative)
+    git("init", "--quiet", cwd=repo)
+    git("add", "--all", cwd=repo)
+    git("commit", "--quiet", "-m", message, cwd=repo)
+    git("tag", TEMPLATE_TAG, cwd=repo)
+    return repo
+
+
+def suppression_reason(lines: Sequence[str], number: int, trailing: str) -> str:
+    """The reason a suppression comment on line NUMBER gives: the text after it (TRAILING), or
+    else the comment line just above it."""
+    before = lines[number - 1].strip() if number else ""
+    return trailing.strip(" -:") or (before.lstrip("#").strip() if before.startswith("#") else "")

@@ -60,6 +60,7 @@ from tests.helpers import (
     normalized_distribution,
     read_answers,
     run_command,
+    suppression_reason,
 )
 
 INSTALL_HINT = "run `bash scripts/install-system-tools.sh` (scripts/test does)"
@@ -128,10 +129,7 @@ def test_every_suppression_gives_its_reason(rendered: Path) -> None:
         lines = (rendered / dockerfile).read_text(encoding="utf-8").splitlines()
         for number, line in enumerate(lines):
             if ignore := re.search(r"#\s*hadolint\s+ignore=[\w,]+(.*)", line):
-                before = lines[number - 1].strip() if number else ""
-                reason = ignore.group(1).strip(" -:") or (
-                    before.lstrip("#").strip() if before.startswith("#") else ""
-                )
+                reason = suppression_reason(lines, number, ignore.group(1))
                 assert reason, f"{dockerfile}:{number + 1}: a hadolint ignore without its reason"
             if skip := re.search(r"checkov:skip=([A-Z0-9_]+)(?::(.*))?", line):
                 reason = (skip.group(2) or "").strip()

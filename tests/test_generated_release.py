@@ -18,7 +18,14 @@ import yaml
 
 from tests.conftest import template_files
 from tests.generation import generate_variant
-from tests.helpers import REPO_ROOT, TEMPLATE_TAG, git, read_answers, run_command
+from tests.helpers import (
+    REPO_ROOT,
+    TEMPLATE_TAG,
+    git,
+    read_answers,
+    run_command,
+    tagged_copy,
+)
 from tests.test_generated_workflow import Runner
 
 RELEASE = ".github/workflows/release.yml"
@@ -94,18 +101,10 @@ def test_a_project_without_github_ci_has_no_release_workflow(
 @pytest.fixture(scope="module")
 def template_release(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A template release as the real one is: the template and the tool, committed and tagged."""
-    repo = tmp_path_factory.mktemp("template-release")
     tool = [path for path in git("ls-files", cwd=REPO_ROOT).splitlines()]
     tool = [path for path in tool if path in TOOL_FILES or path.startswith("src/hermetic/")]
-    for relative in {*template_files(), *tool}:
-        if (REPO_ROOT / relative).is_file():
-            (repo / relative).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO_ROOT / relative, repo / relative)
-    git("init", "--quiet", cwd=repo)
-    git("add", "--all", cwd=repo)
-    git("commit", "--quiet", "-m", "template release", cwd=repo)
-    git("tag", TEMPLATE_TAG, cwd=repo)
-    return repo
+    release = tmp_path_factory.mktemp("template-release")
+    return tagged_copy(sorted({*template_files(), *tool}), release, "template release")
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ import pytest
 import yaml
 
 from tests.generation import VARIANTS
-from tests.helpers import REPO_ROOT, git, group_requirements, run_command
+from tests.helpers import REPO_ROOT, git, group_requirements, run_command, suppression_reason
 from tests.rendering import DEPLOY_VARIANTS, render_variant
 
 INSTALL_HINT = "run `bash scripts/install-system-tools.sh` (scripts/test does)"
@@ -140,10 +140,7 @@ def test_every_zizmor_ignore_gives_its_reason(project: Path) -> None:
         lines = (project / workflow).read_text(encoding="utf-8").splitlines()
         for number, line in enumerate(lines):
             if ignore := re.search(r"#\s*zizmor:\s*ignore\[[\w,-]+\](.*)", line):
-                before = lines[number - 1].strip() if number else ""
-                reason = ignore.group(1).strip(" -:") or (
-                    before.lstrip("#").strip() if before.startswith("#") else ""
-                )
+                reason = suppression_reason(lines, number, ignore.group(1))
                 assert reason, f"{workflow}:{number + 1}: a zizmor ignore without its reason"
 
 
