@@ -1,10 +1,11 @@
 """Each data source reproduces from git and its versioned data alone: the `file` source (a
 snapshot tracked with `dvc add`, written by `hermetic new`) and the `sql` source (a query with
 an as-of bound frozen into a snapshot; the "minimal" variant's). For both, `dvc repro` runs every
-stage, then nothing; two clean clones reproduce the same bytes; a clone that only pulls gets
-them too; and the generated CI workflow's pipeline step runs green. The file source's bytes are
-the defaults' (the same demo rows, code and params); the S3 test (test_generated_remote_s3.py)
-pushes the sql source's clean clone to an object store and pulls it into another."""
+stage, then nothing; two clean clones reproduce the same bytes and dvc.lock; a clone that only
+pulls gets them too; and the generated CI workflow's pipeline step runs green. The file source's
+bytes are the defaults' (the same demo rows, code and params); the S3 test
+(test_generated_remote_s3.py) pushes the sql source's clean clone to an object store and pulls
+it into another."""
 
 from __future__ import annotations
 
@@ -53,6 +54,8 @@ def test_two_clean_clones_reproduce_the_same_bytes(
     dvc(second, "pull", "--allow-missing")
     dvc(second, "repro")
     assert sha256_of(second) == sha256_of(first.project)
+    lock = (second / "dvc.lock").read_text(encoding="utf-8")
+    assert lock == (first.project / "dvc.lock").read_text(encoding="utf-8")
 
 
 def test_the_file_source_reproduces_the_defaults_bytes(

@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 
 from .cli_errors import reported_errors
-from .contract_infer import InferenceOptions, infer_and_write, report
 
 CONTRACT_SOURCE = Path(__file__).with_name("features.py")
 
@@ -59,6 +58,9 @@ def infer(
     ] = False,
 ) -> None:
     """Write features.py from a data file, saying what it decided for each column."""
+    # pandas and pyarrow load only for this command, not for every `--help` and pipeline stage.
+    from .contract_infer import InferenceOptions, infer_and_write, report  # noqa: PLC0415
+
     options = InferenceOptions(
         identifier=identifier,
         label=label,

@@ -318,7 +318,6 @@ def _train(  # noqa: PLR0913, PLR0915 - one linear run reads better than scatter
             network,
             paths.model_directory,
             {
-                "run_id": run_id,
                 "git_sha": revision["sha"],
                 "git_dirty": revision["dirty"],
                 "data_sha256": {

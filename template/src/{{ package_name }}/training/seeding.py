@@ -21,9 +21,18 @@ def make_deterministic(seed: int, *, deterministic: bool = True) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)  # seeds third-party code that uses the global RNG
     torch.manual_seed(seed)  # seeds every CUDA device too
-    torch.use_deterministic_algorithms(deterministic)
+    _use_deterministic_algorithms(deterministic)
     torch.backends.cudnn.deterministic = deterministic
     torch.backends.cudnn.benchmark = not deterministic
+
+
+def _use_deterministic_algorithms(mode: bool) -> None:
+    """`torch.use_deterministic_algorithms` without its import of torch._inductor (3 s a run).
+
+    That import only sets torch.compile's flag; the variable sets it if torch.compile is used.
+    """
+    os.environ["TORCHINDUCTOR_DETERMINISTIC"] = "1" if mode else "0"
+    torch._C._set_deterministic_algorithms(mode, warn_only=False)
 
 
 def seed_data_loader_worker(worker_id: int) -> None:
