@@ -376,10 +376,14 @@ def test_image_sources_and_the_release_step_agree(rendered_variant: Callable[[st
         assert sorted(kustomization["images"], key=str) == sorted(
             ({"name": name, "digest": PLACEHOLDER_DIGEST} for name in images), key=str
         )
+        # The README's manual release pins exactly these names; the base points to that command.
+        readme = (k8s / "README.md").read_text("utf-8")
         for name in images:
-            release = f"{name}=REGISTRY/{name.rsplit('/', 1)[1]}@sha256:DIGEST"
-            assert release in (k8s / "README.md").read_text("utf-8"), release
-            assert release in (k8s / "base" / "kustomization.yaml").read_text("utf-8"), release
+            release = f"--image {name}=REGISTRY/{name.rsplit('/', 1)[1]}@sha256:DIGEST"
+            assert release in readme, release
+        command = f"python -m {answers['package_name']}.release set-images"
+        assert command in readme
+        assert command in (k8s / "base" / "kustomization.yaml").read_text("utf-8")
 
 
 # --- Pod security and resources ----------------------------------------------------------------

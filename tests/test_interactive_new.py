@@ -85,23 +85,28 @@ def _true(condition: Any, context: dict[str, Any]) -> bool:
     return environment.from_string(condition).render(context).strip().lower() not in _FALSE_WORDS
 
 
+_INCLUDE = "!include"
+
+
+class _IncludeMarkingLoader(yaml.SafeLoader):
+    """copier.yml's loader: `!include PATTERN` becomes a marker, read in place afterwards."""
+
+
+_IncludeMarkingLoader.add_constructor(
+    "!include", lambda _loader, node: {_INCLUDE: str(getattr(node, "value", ""))}
+)
+
+
 def template_questions(template: Path) -> list[Question]:
     """copier.yml's questions in order: its documents merged, `!include`s read in place."""
-
-    class IncludingLoader(yaml.SafeLoader):
-        pass
-
-    def include(_: yaml.SafeLoader, node: yaml.Node) -> dict[str, Any]:
-        merged: dict[str, Any] = {}
-        for path in sorted(template.glob(str(node.value))):
-            merged.update(yaml.load(path.read_text(encoding="utf-8"), IncludingLoader))  # noqa: S506
-        return merged
-
-    IncludingLoader.add_constructor("!include", include)
     text = (template / "copier.yml").read_text(encoding="utf-8")
     merged: dict[str, Any] = {}
-    for document in yaml.load_all(text, IncludingLoader):
-        merged.update(document or {})
+    for document in yaml.load_all(text, _IncludeMarkingLoader):
+        if isinstance(document, dict) and set(document) == {_INCLUDE}:
+            for path in sorted(template.glob(document[_INCLUDE])):
+                merged.update(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+        else:
+            merged.update(document or {})
     return [
         Question(name, spec if isinstance(spec, dict) else {"default": spec})
         for name, spec in merged.items()
