@@ -55,7 +55,10 @@ def test_git_sees_only_the_lock_and_the_reports(reproduced: tuple[Path, str]) ->
 
 def test_metrics_and_plots_render(reproduced: tuple[Path, str], tmp_path: Path) -> None:
     clone, _ = reproduced
-    metrics = json.loads(dvc(clone, "metrics", "show", "--json"))
+    # stdout alone: uv reports on stderr (e.g. the bytecode it compiled).
+    metrics = json.loads(
+        run_in(clone, "uv", "run", "--frozen", "dvc", "metrics", "show", "--json").stdout
+    )
     test_metrics = metrics[""]["data"]["reports/metrics.json"]["data"]["test"]
     assert set(test_metrics) == {"auc", "accuracy", "log_loss"}
     assert test_metrics["auc"] > 0.7, "the model learns the synthetic signal"
@@ -98,7 +101,7 @@ def test_push_then_pull_into_a_new_clone_leaves_nothing_to_rerun(
 def test_the_remote_is_the_answered_one(generated_project: Callable[[str], Path]) -> None:
     for variant in ("defaults", "minimal"):
         project = generated_project(variant)
-        listed = dvc(project, "remote", "list")
+        listed = run_in(project, "uv", "run", "--frozen", "dvc", "remote", "list").stdout
         answers = read_answers(project)
         assert listed.split() == ["storage", answers["dvc_remote_url"], "(default)"]
         supported = dvc(project, "doctor").split("Supports:", 1)[1]
