@@ -125,3 +125,29 @@ def suppression_reason(lines: Sequence[str], number: int, trailing: str) -> str:
     else the comment line just above it."""
     before = lines[number - 1].strip() if number else ""
     return trailing.strip(" -:") or (before.lstrip("#").strip() if before.startswith("#") else "")
+
+
+_INCLUDE = "!include"
+
+
+class _IncludeMarkingLoader(yaml.SafeLoader):
+    """copier.yml's loader: `!include PATTERN` becomes a marker, read in place afterwards."""
+
+
+_IncludeMarkingLoader.add_constructor(
+    "!include", lambda _loader, node: {_INCLUDE: str(getattr(node, "value", ""))}
+)
+
+
+def copier_config(template: Path) -> dict[str, Any]:
+    """TEMPLATE's copier.yml as copier reads it: its documents merged in order, each
+    `!include`d file read in place (their variables are `when: false`, never asked)."""
+    text = (template / "copier.yml").read_text(encoding="utf-8")
+    merged: dict[str, Any] = {}
+    for document in yaml.load_all(text, _IncludeMarkingLoader):
+        if isinstance(document, dict) and set(document) == {_INCLUDE}:
+            for path in sorted(template.glob(document[_INCLUDE])):
+                merged.update(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+        else:
+            merged.update(document or {})
+    return merged

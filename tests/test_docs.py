@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import yaml
+from tests.helpers import copier_config
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS_PAGE = REPO_ROOT / "docs" / "reference" / "questions.md"
@@ -15,21 +15,12 @@ QUESTIONS_PAGE = REPO_ROOT / "docs" / "reference" / "questions.md"
 _QUESTION_HEADING = re.compile(r"^## `([^`]+)`[ \t]*$", re.MULTILINE)
 
 
-class _CopierConfigLoader(yaml.SafeLoader):
-    """Reads copier.yml's own documents; `!include`d ones hold computed values, never asked."""
-
-
-_CopierConfigLoader.add_constructor("!include", lambda loader, node: {})
-
-
 def _template_questions() -> set[str]:
-    text = (REPO_ROOT / "copier.yml").read_text(encoding="utf-8")
-    documents = [doc for doc in yaml.load_all(text, Loader=_CopierConfigLoader) if doc]
-    assert documents and all(isinstance(doc, dict) for doc in documents)
+    config = copier_config(REPO_ROOT)
+    assert config, "copier.yml holds no question"
     return {
         str(key)
-        for doc in documents
-        for key, spec in doc.items()
+        for key, spec in config.items()
         if not str(key).startswith("_")
         and not (isinstance(spec, dict) and spec.get("when") is False)
     }
@@ -38,9 +29,7 @@ def _template_questions() -> set[str]:
 def test_every_question_has_a_default() -> None:
     """Renovate updates a project with `copier update --skip-answered --defaults`: a new question
     without a default would stop every project's update (docs/guides/fleet-updates.md)."""
-    text = (REPO_ROOT / "copier.yml").read_text(encoding="utf-8")
-    documents = [doc for doc in yaml.load_all(text, Loader=_CopierConfigLoader) if doc]
-    specs = {key: spec for doc in documents for key, spec in doc.items()}
+    specs = copier_config(REPO_ROOT)
     questions = _template_questions()
     assert "project_name" in questions and "data_source" in questions
     for question in questions:
@@ -94,11 +83,8 @@ def _audit_page() -> str:
 
 
 def test_every_project_owned_file_is_in_the_ownership_table() -> None:
-    documents = yaml.load_all(
-        (REPO_ROOT / "copier.yml").read_text(encoding="utf-8"), Loader=_CopierConfigLoader
-    )
-    (settings,) = [doc for doc in documents if doc and "_skip_if_exists" in doc]
+    owned = copier_config(REPO_ROOT)["_skip_if_exists"]
     page = (REPO_ROOT / "docs" / "reference" / "updates.md").read_text(encoding="utf-8")
     (owned_row,) = [line for line in page.splitlines() if "| the project |" in line]
-    for pattern in settings["_skip_if_exists"]:
+    for pattern in owned:
         assert f"`{pattern.replace('*', '<package>')}`" in owned_row, pattern

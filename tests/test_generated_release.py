@@ -129,13 +129,8 @@ def images_in(node: object) -> set[str]:
 
 
 def run_step(runner: Runner, step: dict[str, Any], **environment: str) -> str:
-    """A `run:` step with the step's own `env:` values given here (the runner's expressions)."""
-    shell = ["bash", "--noprofile", "--norc", "-e", "-o", "pipefail", "-c", step["run"]]
-    completed = run_command(shell, runner.project, environment=runner.variables() | environment)
-    assert completed.returncode == 0, (
-        f"step {step['name']!r} exited {completed.returncode}\n{completed.stdout}\n"
-        f"{completed.stderr}"
-    )
+    """A `run:` step run as the runner runs it; what it printed (stdout and stderr)."""
+    completed = runner.run(step, **environment)
     return completed.stdout + completed.stderr
 
 

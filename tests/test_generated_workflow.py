@@ -63,10 +63,11 @@ class Runner:
             "GITHUB_PATH": str(self.github_path),
         }
 
-    def run(self, step: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+    def run(self, step: dict[str, Any], **environment: str) -> subprocess.CompletedProcess[str]:
+        """Run STEP; ENVIRONMENT stands for its own `env:` (the values of its expressions)."""
         directory = self.project / step.get("working-directory", ".")
         shell = ["bash", "--noprofile", "--norc", "-e", "-o", "pipefail", "-c", step["run"]]
-        completed = run_command(shell, directory, environment=self.variables())
+        completed = run_command(shell, directory, environment=self.variables() | environment)
         assert completed.returncode == 0, (
             f"step {step['name']!r} exited {completed.returncode}\n"
             f"{completed.stdout}\n{completed.stderr}"

@@ -16,20 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO_ROOT, git, run_command
+from tests.generation import run_in
+from tests.helpers import REPO_ROOT, git
 
 FRONTENDS = REPO_ROOT / "tests" / "build_frontends" / "requirements.txt"
-QUIET_PIP = {"PIP_DISABLE_PIP_VERSION_CHECK": "1"}
 
 
 def succeeds(*command: str | Path, cwd: Path) -> str:
-    """Run COMMAND; fail with its output unless it exits 0; return its standard output."""
-    completed = run_command(command, cwd, environment=QUIET_PIP)
-    assert completed.returncode == 0, (
-        f"`{' '.join(map(str, command))}` exited {completed.returncode}\n"
-        f"{completed.stdout}\n{completed.stderr}"
-    )
-    return completed.stdout
+    """Run COMMAND in CWD; fail with its output unless it exits 0; return its standard output."""
+    return run_in(cwd, *map(str, command)).stdout
 
 
 def fresh_virtualenv(location: Path) -> Path:

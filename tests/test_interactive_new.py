@@ -29,7 +29,7 @@ import yaml
 from jinja2 import StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
-from tests.helpers import child_environment
+from tests.helpers import child_environment, copier_config
 
 COLUMNS, LINES = 400, 100  # wide enough that no question's help wraps
 QUESTION_MARK = "🎤"  # copier's mark before each question it asks
@@ -85,28 +85,9 @@ def _true(condition: Any, context: dict[str, Any]) -> bool:
     return environment.from_string(condition).render(context).strip().lower() not in _FALSE_WORDS
 
 
-_INCLUDE = "!include"
-
-
-class _IncludeMarkingLoader(yaml.SafeLoader):
-    """copier.yml's loader: `!include PATTERN` becomes a marker, read in place afterwards."""
-
-
-_IncludeMarkingLoader.add_constructor(
-    "!include", lambda _loader, node: {_INCLUDE: str(getattr(node, "value", ""))}
-)
-
-
 def template_questions(template: Path) -> list[Question]:
     """copier.yml's questions in order: its documents merged, `!include`s read in place."""
-    text = (template / "copier.yml").read_text(encoding="utf-8")
-    merged: dict[str, Any] = {}
-    for document in yaml.load_all(text, _IncludeMarkingLoader):
-        if isinstance(document, dict) and set(document) == {_INCLUDE}:
-            for path in sorted(template.glob(document[_INCLUDE])):
-                merged.update(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
-        else:
-            merged.update(document or {})
+    merged = copier_config(template)
     return [
         Question(name, spec if isinstance(spec, dict) else {"default": spec})
         for name, spec in merged.items()
